@@ -1,0 +1,203 @@
+"""Signal controllers. All of them see the junction only through detector readings.
+
+* ``fixed``: the network's own fixed-time programs (SUMO runs them; no Python in the loop).
+* ``actuated``: SUMO's gap-based actuated control over the same phases (minDur/maxDur from the net).
+* ``max_pressure``: Varaiya's max-pressure, phase with the largest sum of (upstream - downstream)
+  vehicle counts over its movements, re-decided every ``decision_interval`` seconds.
+* ``qpa`` (queue-pressure actuated, ours): holds a green while vehicles are still flowing over its
+  stop lines and no other phase has a much larger weighted queue; otherwise gaps out to the phase
+  with the largest queue pressure, skipping phases nobody waits for. Queues count more than moving
+  vehicles, exits that are backing up count against a phase.
+
+Adaptive controllers return a :class:`Choice`; the safety layer turns it into lights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .detectors import DetectorBus
+from .network import Junction
+from .safety import PhaseStatus, SafeSignal, SafetyLimits
+
+EXIT_BLOCKED_OCCUPANCY = 60.0  # percent; a jammed exit detector reads roughly 65-80 %
+
+
+@dataclass
+class Choice:
+    phase: int
+    scores: list[float]
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def exit_blocked(bus: DetectorBus, lane: str) -> bool:
+    r = bus.outgoing(lane)
+    return r.occupancy >= EXIT_BLOCKED_OCCUPANCY and r.halting >= 2
+
+
+def phase_status(junction: Junction, bus: DetectorBus) -> list[PhaseStatus]:
+    """Demand (vehicles on served lanes) and spillback for each green phase."""
+    out = []
+    for p in range(len(junction.green_phases)):
+        moves = junction.movements(p)
+        lanes = {m.in_lane for m in moves}
+        demand = float(sum(bus.incoming(lane).count for lane in lanes))
+        blocked = bool(moves) and all(exit_blocked(bus, m.out_lane) for m in moves)
+        out.append(PhaseStatus(demand=demand, blocked=blocked))
+    return out
+
+
+class Controller:
+    """Base class. ``adaptive`` controllers run through :class:`SafeSignal`."""
+
+    name = "base"
+    title = ""
+    adaptive = True
+    decision_interval = 1.0
+
+    def limits(self) -> SafetyLimits:
+        return SafetyLimits()
+
+    def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
+        raise NotImplementedError
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+
+class FixedTime(Controller):
+    name = "fixed"
+    title = "Fixed-time (the network's own programs)"
+    adaptive = False
+
+
+class Actuated(Controller):
+    """SUMO's own actuated logic; the runner swaps each program for an actuated copy."""
+
+    name = "actuated"
+    title = "SUMO actuated (gap-based, minDur/maxDur of the network)"
+    adaptive = False
+
+    def __init__(self, max_gap: float = 3.0, passing_time: float = 1.9, detector_gap: float = 2.0) -> None:
+        self.max_gap = max_gap
+        self.passing_time = passing_time
+        self.detector_gap = detector_gap
+
+
+class MaxPressure(Controller):
+    name = "max_pressure"
+    title = "Max-pressure (Varaiya 2013)"
+
+    def __init__(self, decision_interval: float = 5.0, min_green: float = 5.0, max_green: float = 60.0) -> None:
+        self.decision_interval = decision_interval
+        self.min_green = min_green
+        self.max_green = max_green
+
+    def limits(self) -> SafetyLimits:
+        return SafetyLimits(min_green=self.min_green, max_green=self.max_green)
+
+    def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
+        scores = []
+        for p in range(len(junction.green_phases)):
+            scores.append(
+                float(
+                    sum(bus.incoming(m.in_lane).count - bus.outgoing(m.out_lane).count for m in junction.movements(p))
+                )
+            )
+        best = max(range(len(scores)), key=lambda p: (scores[p], p == signal.phase))
+        return Choice(best, scores, "max pressure")
+
+
+class QueuePressureActuated(Controller):
+    """Ours: gap-out actuation plus queue-pressure phase selection with phase skipping."""
+
+    name = "qpa"
+    title = "Queue-pressure actuated (civicbrain)"
+
+    def __init__(
+        self,
+        min_green: float = 5.0,
+        max_green: float = 60.0,
+        max_wait: float = 120.0,
+        moving_weight: float = 0.4,
+        exit_weight: float = 0.5,
+        switch_ratio: float = 2.0,
+        switch_margin: float = 2.0,
+    ) -> None:
+        self.min_green = min_green
+        self.max_green = max_green
+        self.max_wait = max_wait
+        self.moving_weight = moving_weight  # a moving vehicle counts less than a stopped one
+        self.exit_weight = exit_weight  # queued vehicles on an exit lane count against the phase
+        self.switch_ratio = switch_ratio  # rival must outweigh the flowing phase by this factor ...
+        self.switch_margin = switch_margin  # ... plus this many vehicles, to cut a flowing green
+
+    def limits(self) -> SafetyLimits:
+        return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
+
+    def _score(self, junction: Junction, bus: DetectorBus, p: int) -> float:
+        total = 0.0
+        for lane in junction.served_lanes(p):
+            r = bus.incoming(lane)
+            total += r.halting + self.moving_weight * r.moving
+        exits = {m.out_lane for m in junction.movements(p)}
+        total -= self.exit_weight * sum(bus.outgoing(lane).halting for lane in exits) / max(1, len(exits))
+        return total
+
+    def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
+        n = len(junction.green_phases)
+        scores = [self._score(junction, bus, p) for p in range(n)]
+        current = signal.phase
+        flowing = sum(bus.incoming(lane).moving for lane in junction.served_lanes(current))
+        rivals = [p for p in range(n) if p != current]
+        if not rivals:
+            return Choice(current, scores, "single phase")
+        best = max(rivals, key=lambda p: scores[p])
+        if scores[best] <= 0:
+            return Choice(current, scores, "no rival demand")
+        if flowing > 0 and scores[best] < self.switch_ratio * max(scores[current], 0.0) + self.switch_margin:
+            return Choice(current, scores, "extend: traffic still flowing")
+        if flowing == 0 and scores[current] >= scores[best]:
+            return Choice(current, scores, "hold: queue not larger elsewhere")
+        return Choice(best, scores, "switch: gap-out" if flowing == 0 else "switch: rival queue outweighs")
+
+
+CONTROLLERS: dict[str, type[Controller]] = {
+    c.name: c for c in (FixedTime, Actuated, MaxPressure, QueuePressureActuated)
+}
+BEST = "qpa"
+
+
+def make_controller(name: str, **params: Any) -> Controller:
+    if name == "best":
+        name = BEST
+    if name not in CONTROLLERS:
+        raise KeyError(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)} or 'best'")
+    return CONTROLLERS[name](**params)
+
+
+def list_controllers() -> list[dict[str, Any]]:
+    return [
+        {"name": n, "title": c.title, "adaptive": c.adaptive, "params": c().get_params(), "best": n == BEST}
+        for n, c in CONTROLLERS.items()
+    ]
+
+
+def explain(junction: Junction, choice: Choice, status: list[PhaseStatus], bus: DetectorBus) -> dict[str, Any]:
+    """The evidence behind one decision, in the shape recorded through ``ctx.decide``."""
+    return {
+        "phase": choice.phase,
+        "reason": choice.reason,
+        "phases": [
+            {
+                "phase": p,
+                "score": round(choice.scores[p], 2) if p < len(choice.scores) else None,
+                "demand": s.demand,
+                "exit_blocked": s.blocked,
+                "queues": {lane: bus.incoming(lane).halting for lane in junction.served_lanes(p)},
+            }
+            for p, s in enumerate(status)
+        ],
+    }

@@ -1,0 +1,131 @@
+"""What a signal controller may know about a junction, read from the SUMO network file.
+
+For each traffic light: its links (incoming lane -> outgoing lane, by link index), the green phases
+of its own program, and the clearance times (yellow, all-red) that program uses. Parsed with
+ElementTree so the structure is known before the simulation starts (detectors must be declared in
+an additional file at start-up).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+GREEN = "Gg"
+DEFAULT_YELLOW = 3.0
+
+
+@dataclass(frozen=True)
+class Link:
+    index: int
+    in_lane: str
+    out_lane: str
+
+
+@dataclass
+class Junction:
+    """One traffic light: links, green phases (signal strings) and clearance times from its program."""
+
+    id: str
+    links: list[Link]
+    green_phases: list[str]
+    program_durations: list[float]
+    yellow_time: float = DEFAULT_YELLOW
+    all_red_time: float = 0.0
+    program: list[tuple[str, float, float | None, float | None]] = field(default_factory=list)
+
+    @property
+    def in_lanes(self) -> list[str]:
+        return sorted({link.in_lane for link in self.links})
+
+    @property
+    def out_lanes(self) -> list[str]:
+        return sorted({link.out_lane for link in self.links})
+
+    def served_lanes(self, phase: int) -> list[str]:
+        """Incoming lanes with at least one green link in this phase."""
+        state = self.green_phases[phase]
+        return sorted({link.in_lane for link in self.links if state[link.index] in GREEN})
+
+    def movements(self, phase: int) -> list[Link]:
+        state = self.green_phases[phase]
+        return [link for link in self.links if state[link.index] in GREEN]
+
+    def phase_serving(self, in_lane: str, out_lane: str | None = None) -> int | None:
+        """The green phase giving a priority green ('G', else 'g') to this lane (and exit)."""
+        best: tuple[int, int] | None = None
+        for p, state in enumerate(self.green_phases):
+            for link in self.links:
+                if link.in_lane == in_lane and (out_lane is None or link.out_lane == out_lane):
+                    rank = 2 if state[link.index] == "G" else 1 if state[link.index] == "g" else 0
+                    if rank and (best is None or rank > best[0]):
+                        best = (rank, p)
+        return None if best is None else best[1]
+
+
+@dataclass
+class Network:
+    junctions: dict[str, Junction]
+    lane_length: dict[str, float]
+    lane_edge: dict[str, str]
+
+
+def _is_green_phase(state: str) -> bool:
+    return any(c in GREEN for c in state) and "y" not in state and "Y" not in state
+
+
+def read_network(net_path: str) -> Network:
+    lane_length: dict[str, float] = {}
+    lane_edge: dict[str, str] = {}
+    links: dict[str, dict[int, Link]] = {}
+    programs: dict[str, list[tuple[str, float, float | None, float | None]]] = {}
+    current_edge = ""
+    internal = False
+    for _, elem in ET.iterparse(net_path, events=("start",)):
+        tag = elem.tag
+        if tag == "edge":
+            current_edge = elem.get("id", "")
+            internal = elem.get("function") == "internal"
+        elif tag == "lane" and not internal:
+            lane_length[elem.get("id", "")] = float(elem.get("length", "0"))
+            lane_edge[elem.get("id", "")] = current_edge
+        elif tag == "tlLogic":
+            programs.setdefault(elem.get("id", ""), [])
+            current_edge = "tl:" + elem.get("id", "")
+        elif tag == "phase" and current_edge.startswith("tl:"):
+            tl = current_edge[3:]
+            mn, mx = elem.get("minDur"), elem.get("maxDur")
+            programs[tl].append(
+                (
+                    elem.get("state", ""),
+                    float(elem.get("duration", "0")),
+                    float(mn) if mn else None,
+                    float(mx) if mx else None,
+                )
+            )
+        elif tag == "connection" and elem.get("tl"):
+            tl, idx = elem.get("tl", ""), int(elem.get("linkIndex", "-1"))
+            in_lane = f"{elem.get('from')}_{elem.get('fromLane')}"
+            out_lane = f"{elem.get('to')}_{elem.get('toLane')}"
+            if idx >= 0:
+                links.setdefault(tl, {})[idx] = Link(idx, in_lane, out_lane)
+    junctions: dict[str, Junction] = {}
+    for tl, phases in programs.items():
+        if tl not in links or not phases:
+            continue
+        greens: list[str] = []
+        for state, _, _, _ in phases:
+            if _is_green_phase(state) and state not in greens:
+                greens.append(state)
+        yellows = [d for s, d, _, _ in phases if "y" in s or "Y" in s]
+        all_reds = [d for s, d, _, _ in phases if s and all(c in "rs" for c in s.lower())]
+        junctions[tl] = Junction(
+            id=tl,
+            links=[links[tl][i] for i in sorted(links[tl])],
+            green_phases=greens,
+            program_durations=[d for _, d, _, _ in phases],
+            yellow_time=max(yellows) if yellows else DEFAULT_YELLOW,
+            all_red_time=max(all_reds) if all_reds else 0.0,
+            program=phases,
+        )
+    return Network(junctions=junctions, lane_length=lane_length, lane_edge=lane_edge)

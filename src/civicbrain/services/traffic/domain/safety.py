@@ -1,0 +1,159 @@
+"""The safety layer every adaptive controller goes through.
+
+A controller only *asks* for a green phase. This layer decides what the lights actually show:
+
+* clearance taken from the network's own program: links losing their green show yellow for the
+  program's yellow time, then all-red for its all-red time, before any conflicting green;
+* minimum green: a green is never cut before ``min_green`` (except that nothing can shorten clearance);
+* maximum green: after ``max_green`` the green moves on if any other phase has demand;
+* bounded wait: a phase with waiting vehicles is served at most ``max_wait`` seconds after it was
+  last served, whatever the controller prefers;
+* spillback / gridlock guard: a phase whose exits are all blocked is not given green while another
+  phase with demand and free exits exists (a green into a full street only locks the junction and,
+  upstream, blocks vehicles from entering the network).
+
+Every change of the lights is appended to ``trace`` so the properties can be checked afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .network import GREEN, Junction
+
+
+@dataclass(frozen=True)
+class SafetyLimits:
+    min_green: float = 5.0
+    max_green: float = 60.0
+    max_wait: float = 120.0
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    time: float
+    junction: str
+    kind: str  # "green" | "yellow" | "all_red"
+    state: str
+    phase: int  # green phase shown (green) or being moved to (yellow/all_red)
+    reason: str = ""
+
+
+@dataclass
+class PhaseStatus:
+    """Detector-derived status of one green phase, supplied by the controller each decision."""
+
+    demand: float  # vehicles waiting or approaching on the lanes it serves
+    blocked: bool = False  # all its exits are full (spillback)
+
+
+def transition_state(current: str, target: str, colour: str) -> str:
+    """Links green now and not green next get ``colour`` ('y' or 'r'); links green in both stay."""
+    out = []
+    for a, b in zip(current, target, strict=True):
+        if a in GREEN and b in GREEN:
+            out.append(a)
+        elif a in GREEN:
+            out.append(colour)
+        else:
+            out.append("r")
+    return "".join(out)
+
+
+@dataclass
+class SafeSignal:
+    """The signal head of one junction, driven through the safety rules."""
+
+    junction: Junction
+    limits: SafetyLimits
+    now: float
+    phase: int = 0
+    mode: str = "green"
+    target: int = 0
+    mode_until: float = 0.0
+    green_since: float = 0.0
+    last_served: list[float] = field(default_factory=list)
+    trace: list[TraceEntry] = field(default_factory=list)
+    record: bool = False
+
+    def __post_init__(self) -> None:
+        self.green_since = self.now
+        self.last_served = [self.now] * len(self.junction.green_phases)
+        self.target = self.phase
+
+    @property
+    def state(self) -> str:
+        j = self.junction
+        if self.mode == "green":
+            return j.green_phases[self.phase]
+        colour = "y" if self.mode == "yellow" else "r"
+        return transition_state(j.green_phases[self.phase], j.green_phases[self.target], colour)
+
+    def green_elapsed(self, now: float) -> float:
+        return now - self.green_since if self.mode == "green" else 0.0
+
+    def at_decision_point(self, now: float) -> bool:
+        return self.mode == "green" and self.green_elapsed(now) >= self.limits.min_green
+
+    def arbitrate(self, choice: int, status: list[PhaseStatus], now: float, *, priority: bool = False) -> tuple[int, str]:
+        """The phase that will actually be served, and why, given the controller's choice."""
+        current = self.phase
+        if self.green_elapsed(now) < self.limits.min_green:
+            return current, "min_green"
+        if priority:  # emergency pre-emption: clearance and min green still hold
+            return choice, "priority"
+        waiting = [
+            (now - self.last_served[p], p)
+            for p, s in enumerate(status)
+            if p != current and s.demand > 0 and now - self.last_served[p] >= self.limits.max_wait
+        ]
+        if waiting:
+            return max(waiting)[1], "bounded_wait"
+        others = [(s.demand, p) for p, s in enumerate(status) if p != current and s.demand > 0 and not s.blocked]
+        if choice == current and self.green_elapsed(now) >= self.limits.max_green and others:
+            return max(others)[1], "max_green"
+        if status[choice].blocked and others:
+            free = [x for x in others if x[1] != choice]
+            if free:
+                return max(free)[1], "spillback"
+        return choice, "controller"
+
+    def request(self, phase: int, now: float, reason: str = "controller") -> None:
+        """Start the move to ``phase`` (no-op if it is already green or a change is under way)."""
+        if self.mode != "green" or phase == self.phase:
+            return
+        j = self.junction
+        self.target = phase
+        self.last_served[self.phase] = now
+        if j.yellow_time > 0:
+            self.mode, self.mode_until = "yellow", now + j.yellow_time
+        elif j.all_red_time > 0:
+            self.mode, self.mode_until = "all_red", now + j.all_red_time
+        else:
+            self._start_green(now)
+        self._log(now, reason)
+
+    def tick(self, now: float) -> bool:
+        """Advance clearance; returns True when the shown state changed."""
+        if self.mode == "green" or now < self.mode_until:
+            return False
+        if self.mode == "yellow" and self.junction.all_red_time > 0:
+            self.mode, self.mode_until = "all_red", now + self.junction.all_red_time
+        else:
+            self._start_green(now)
+        self._log(now, "clearance_done")
+        return True
+
+    def _start_green(self, now: float) -> None:
+        self.mode, self.phase, self.green_since = "green", self.target, now
+        self.last_served[self.phase] = now
+
+    def note_served(self, now: float) -> None:
+        """The current green keeps its phase 'served' (used for bounded-wait bookkeeping)."""
+        if self.mode == "green":
+            self.last_served[self.phase] = now
+
+    def _log(self, now: float, reason: str) -> None:
+        if self.record:
+            phase = self.phase if self.mode == "green" else self.target
+            self.trace.append(TraceEntry(now, self.junction.id, self.mode, self.state, phase, reason))

@@ -1,0 +1,241 @@
+"""One simulation = one process: run a scenario under a controller and return its metrics.
+
+libsumo keeps one simulation per process, so bulk runs go through ``core.batch.map_jobs`` with
+``isolate=True`` and :func:`run_job` as the job function.
+
+Extensions (emergency pre-emption, incident injection and detection, shadow controllers) hook into
+the loop as :class:`Plugin` objects instead of growing this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from .controllers import Actuated, Choice, Controller, explain, make_controller, phase_status
+from .detectors import DetectorBus, write_detectors
+from .metrics import read_tripinfo, trip_metrics
+from .network import Network, read_network
+from .safety import SafeSignal
+from .scenarios import Scenario
+
+# Vehicles added by the platform itself, not part of the scenario's demand.
+SYNTHETIC_PREFIXES = ("ems_", "incident_")
+
+
+def sumo_home() -> str:
+    import sumo  # eclipse-sumo wheel
+
+    return os.environ.get("SUMO_HOME") or sumo.SUMO_HOME
+
+
+class Plugin:
+    """Hooks into a live run. Subclasses override what they need."""
+
+    needs_adaptive = False
+
+    def start(self, run: LiveRun) -> None: ...
+
+    def step(self, run: LiveRun, now: float) -> None: ...
+
+    def priority_phase(self, junction: str, now: float) -> int | None:
+        return None
+
+    def result(self, run: LiveRun) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class RunSpec:
+    scenario: Scenario
+    controller: str = "fixed"
+    seed: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+    explain_every: float = 300.0  # sample one explanation per junction this often (0: none)
+    record_trace: bool = False
+    plugins: list[Plugin] = field(default_factory=list)
+    label: str = ""
+
+
+@dataclass
+class LiveRun:
+    sim: Any
+    spec: RunSpec
+    network: Network
+    controller: Controller
+    bus: DetectorBus | None
+    signals: dict[str, SafeSignal]
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    switches: int = 0
+
+
+def _write_actuated_programs(network: Network, ctrl: Actuated, path: Path) -> None:
+    rows = ["<additional>"]
+    for j in network.junctions.values():
+        rows.append(f'  <tlLogic id={quoteattr(j.id)} type="actuated" programID="civic_actuated" offset="0">')
+        rows.append(f'    <param key="max-gap" value="{ctrl.max_gap}"/>')
+        rows.append(f'    <param key="passing-time" value="{ctrl.passing_time}"/>')
+        rows.append(f'    <param key="detector-gap" value="{ctrl.detector_gap}"/>')
+        for state, duration, mn, mx in j.program:
+            if any(c in "Gg" for c in state) and "y" not in state:
+                lo = mn if mn is not None else min(5.0, duration)
+                hi = mx if mx is not None else max(duration * 2, lo)
+                rows.append(f'    <phase duration="{duration}" state="{state}" minDur="{lo}" maxDur="{hi}"/>')
+            else:
+                rows.append(f'    <phase duration="{duration}" state="{state}"/>')
+        rows.append("  </tlLogic>")
+    rows.append("</additional>")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def sumo_command(scenario: Scenario, seed: int, tripinfo: Path, additional: list[Path]) -> list[str]:
+    cmd = [
+        "sumo",
+        "-n", scenario.net,
+        "-r", scenario.routes,
+        "--begin", str(scenario.begin),
+        "--end", str(scenario.end),
+        "--seed", str(seed),
+        "--time-to-teleport", "-1",
+        "--tripinfo-output", str(tripinfo),
+        "--tripinfo-output.write-unfinished",
+        "--tripinfo-output.write-undeparted",
+        "--scale", str(scenario.scale),
+        "--no-step-log", "--no-warnings", "--duration-log.disable",
+    ]  # fmt: skip
+    if additional:
+        cmd += ["-a", ",".join(str(p) for p in additional)]
+    return cmd
+
+
+def _decide(run: LiveRun, jid: str, signal: SafeSignal, now: float, plugins: list[Plugin]) -> None:
+    junction = run.network.junctions[jid]
+    assert run.bus is not None
+    forced = None
+    for plugin in plugins:
+        forced = plugin.priority_phase(jid, now)
+        if forced is not None:
+            break
+    status = phase_status(junction, run.bus)
+    if forced is not None:
+        choice = Choice(forced, [s.demand for s in status], "emergency pre-emption")
+    else:
+        choice = run.controller.choose(junction, signal, run.bus, now)
+    final, reason = signal.arbitrate(choice.phase, status, now, priority=forced is not None)
+    counts = run.reasons.setdefault(jid, {})
+    key = reason if reason != "controller" else choice.reason
+    counts[key] = counts.get(key, 0) + 1
+    every = run.spec.explain_every
+    if every and int(now) % int(every) == 0:
+        exp = explain(junction, choice, status, run.bus)
+        exp.update(safety=reason, served=final)
+        run.decisions.append({"time": now, "junction": jid, "explanation": exp})
+    if final != signal.phase:
+        signal.request(final, now, reason)
+        run.switches += 1
+
+
+def simulate(spec: RunSpec) -> dict[str, Any]:
+    """Run one simulation in this process and return its metrics (and whatever plugins report)."""
+    import libsumo as sim
+
+    scenario = spec.scenario
+    network = read_network(scenario.net)
+    controller = make_controller(spec.controller, **spec.params)
+    if any(p.needs_adaptive for p in spec.plugins) and not controller.adaptive:
+        raise ValueError(f"controller {controller.name!r} cannot take emergency pre-emption")
+    with tempfile.TemporaryDirectory(prefix="civic_sumo_") as tmp:
+        tmpdir = Path(tmp)
+        additional = [tmpdir / "detectors.add.xml"]
+        write_detectors(network, additional[0])
+        if isinstance(controller, Actuated):
+            additional.append(tmpdir / "actuated.add.xml")
+            _write_actuated_programs(network, controller, additional[1])
+        tripinfo = tmpdir / "tripinfo.xml"
+        wall0 = time.perf_counter()
+        sim.start(sumo_command(scenario, spec.seed, tripinfo, additional))
+        try:
+            need_bus = controller.adaptive or bool(spec.plugins)
+            bus = DetectorBus(sim, network) if need_bus else None
+            signals: dict[str, SafeSignal] = {}
+            if isinstance(controller, Actuated):
+                for jid in network.junctions:
+                    sim.trafficlight.setProgram(jid, "civic_actuated")
+            if controller.adaptive:
+                for jid, junction in network.junctions.items():
+                    sig = SafeSignal(junction, controller.limits(), now=scenario.begin, record=spec.record_trace)
+                    signals[jid] = sig
+                    sim.trafficlight.setRedYellowGreenState(jid, sig.state)
+            run = LiveRun(sim, spec, network, controller, bus, signals)
+            for plugin in spec.plugins:
+                plugin.start(run)
+            next_decision = {jid: scenario.begin for jid in signals}
+            interval = controller.decision_interval
+            now = sim.simulation.getTime()
+            while now < scenario.end:
+                sim.simulationStep()
+                now = sim.simulation.getTime()
+                if bus is not None:
+                    bus.update()
+                for jid, signal in signals.items():
+                    if signal.tick(now):
+                        sim.trafficlight.setRedYellowGreenState(jid, signal.state)
+                    signal.note_served(now)
+                    if now >= next_decision[jid] and signal.at_decision_point(now):
+                        next_decision[jid] = now + interval
+                        before = signal.state
+                        _decide(run, jid, signal, now, spec.plugins)
+                        if signal.state != before:
+                            sim.trafficlight.setRedYellowGreenState(jid, signal.state)
+                for plugin in spec.plugins:
+                    plugin.step(run, now)
+            extra = {}
+            for plugin in spec.plugins:
+                extra.update(plugin.result(run))
+        finally:
+            sim.close()
+        wall = time.perf_counter() - wall0
+        trips = read_tripinfo(str(tripinfo), exclude_prefixes=SYNTHETIC_PREFIXES)
+        if extra.get("needs_trips"):
+            extra.pop("needs_trips")
+            extra.update(_synthetic_trips(str(tripinfo)))
+    result: dict[str, Any] = {
+        "scenario": scenario.name,
+        "controller": controller.name,
+        "seed": spec.seed,
+        "scale": scenario.scale,
+        "begin": scenario.begin,
+        "end": scenario.end,
+        "junctions": len(network.junctions),
+        "wall_s": round(wall, 2),
+        "label": spec.label,
+        **trip_metrics(trips, scenario.end),
+        "switches": run.switches,
+        "decision_reasons": run.reasons,
+        "decisions_sampled": run.decisions,
+    }
+    if spec.record_trace:
+        result["trace"] = [t.__dict__ for s in signals.values() for t in s.trace]
+    result.update(extra)
+    return result
+
+
+def _synthetic_trips(path: str) -> dict[str, Any]:
+    """Trips of the platform's own vehicles (ambulances), which the demand metrics leave out."""
+    trips = [t for t in read_tripinfo(path) if t.id.startswith("ems_")]
+    return {
+        "ems_trips": [
+            {"id": t.id, "duration": t.duration, "arrived": t.arrived, "depart_delay": t.depart_delay} for t in trips
+        ]
+    }
+
+
+def run_job(spec: RunSpec) -> dict[str, Any]:
+    """Module-level job function for ``core.batch.map_jobs`` (one fresh process per run)."""
+    return simulate(spec)
