@@ -1,0 +1,371 @@
+"""The decision ledger: append-only, hash-chained, erasable per person without breaking the chain.
+
+Each entry's hash covers the previous entry's hash and every public column of the entry, so an
+edit, a deletion or a reordering anywhere shows up in :func:`verify` as the first broken entry.
+The database itself refuses UPDATE and DELETE on the table (triggers, created by the migration).
+
+What is personal — the inputs used, the detailed outcome, the explanation — is stored encrypted
+with a key per subject (Fernet: AES-128-CBC + HMAC). The chain covers the digest of that
+ciphertext, never the plaintext, so erasing a person means deleting their key: their entries
+become unreadable, and the chain still verifies.
+
+Subjects are stored pseudonymously: a keyed hash (HMAC-SHA256 with the instance's pepper) of the
+service's subject id, unless the subject is a public thing such as a road junction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicbrain.core.errors import NotFound
+from civicbrain.core.models import LedgerEntry, LedgerHead, SubjectKey
+
+GENESIS_HASH = "0" * 64
+MODES = ("sandbox", "shadow", "advisory", "live")
+
+# Subjects of these kinds are public things, not people: stored as given, never pseudonymised.
+PUBLIC_SUBJECT_KINDS = frozenset({"junction", "road", "network", "place", "scenario", "company", "agency"})
+
+# Hash-covered columns, in a fixed order: changing it would invalidate every existing chain.
+_HASHED_COLUMNS = (
+    "seq",
+    "receipt",
+    "recorded_at",
+    "kind",
+    "service",
+    "algorithm",
+    "version",
+    "mode",
+    "subject_ref",
+    "outcome_label",
+    "links_to",
+    "actor",
+    "payload_digest",
+    "prev_hash",
+)
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, ISO dates. Used for hashing and storage."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in the ledger")
+
+
+def utc_iso(moment: datetime) -> str:
+    """One textual form of a time for hashing, whatever the database hands back (SQLite drops tz)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def subject_ref(pepper: str, subject: str) -> str:
+    """The pseudonymous reference stored for a subject id such as ``person:42``."""
+    kind = subject.split(":", 1)[0] if ":" in subject else ""
+    if kind in PUBLIC_SUBJECT_KINDS:
+        return subject
+    digest = hmac.new(pepper.encode(), subject.encode(), hashlib.sha256).hexdigest()
+    return "ps:" + digest[:40]
+
+
+def entry_hash(fields: dict[str, Any]) -> str:
+    material = [fields[name] if name != "recorded_at" else utc_iso(fields[name]) for name in _HASHED_COLUMNS]
+    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the caller — and the citizen — gets back: enough to look the entry up and check it."""
+
+    receipt: str
+    seq: int
+    entry_hash: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """A ledger entry as a reader sees it; ``payload`` is None once the subject was erased."""
+
+    seq: int
+    receipt: str
+    recorded_at: datetime
+    kind: str
+    service: str
+    algorithm: str
+    version: str
+    mode: str
+    subject_ref: str
+    outcome_label: str
+    links_to: str | None
+    actor: str | None
+    entry_hash: str
+    payload: dict[str, Any] | None
+
+    @property
+    def erased(self) -> bool:
+        return self.payload is None
+
+    @property
+    def explanation(self) -> dict[str, Any]:
+        return (self.payload or {}).get("explanation", {})
+
+    @property
+    def outcome(self) -> Any:
+        return (self.payload or {}).get("outcome")
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return (self.payload or {}).get("inputs", {})
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    first_broken_receipt: str | None = None
+    reason: str | None = None
+
+
+def ensure_head(session: Session) -> None:
+    """Create the head row of an empty ledger (the migration does this; tests on bare schemas too)."""
+    if session.get(LedgerHead, 1) is None:
+        session.add(LedgerHead(id=1, seq=0, entry_hash=GENESIS_HASH))
+        session.flush()
+
+
+class Ledger:
+    """Appends to and reads the ledger within one session (one unit of work)."""
+
+    def __init__(self, session: Session, *, pepper: str, clock: Callable[[], datetime]) -> None:
+        self.session = session
+        self.pepper = pepper
+        self.clock = clock
+        self._ciphers: dict[str, Fernet] = {}
+
+    def ref(self, subject: str) -> str:
+        return subject_ref(self.pepper, subject)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def append(
+        self,
+        *,
+        kind: str,
+        service: str,
+        algorithm: str,
+        version: str,
+        mode: str,
+        subject: str,
+        outcome_label: str,
+        payload: dict[str, Any],
+        links_to: str | None = None,
+        actor: str | None = None,
+    ) -> Receipt:
+        return self.append_for_ref(
+            kind=kind,
+            service=service,
+            algorithm=algorithm,
+            version=version,
+            mode=mode,
+            ref=self.ref(subject),
+            outcome_label=outcome_label,
+            payload=payload,
+            links_to=links_to,
+            actor=actor,
+        )
+
+    def append_for_ref(
+        self,
+        *,
+        kind: str,
+        service: str,
+        algorithm: str,
+        version: str,
+        mode: str,
+        ref: str,
+        outcome_label: str,
+        payload: dict[str, Any],
+        links_to: str | None = None,
+        actor: str | None = None,
+    ) -> Receipt:
+        """Append under an already pseudonymised subject reference."""
+        cipher = self._cipher(ref, create=True)
+        assert cipher is not None  # create=True always yields one
+        ciphertext = cipher.encrypt(canonical_json(payload).encode())
+        # Lock the head row first: the second of two concurrent writers waits here and then chains
+        # onto the first one's entry instead of forking the chain.
+        head = self.session.execute(
+            select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
+        ).scalar_one()
+        fields: dict[str, Any] = {
+            "seq": head.seq + 1,
+            "receipt": str(uuid.uuid4()),
+            "recorded_at": self.clock(),
+            "kind": kind,
+            "service": service,
+            "algorithm": algorithm,
+            "version": version,
+            "mode": mode,
+            "subject_ref": ref,
+            "outcome_label": outcome_label,
+            "links_to": links_to,
+            "actor": actor,
+            "payload_digest": hashlib.sha256(ciphertext).hexdigest(),
+            "prev_hash": head.entry_hash,
+        }
+        digest = entry_hash(fields)
+        self.session.add(LedgerEntry(**fields, payload=ciphertext, entry_hash=digest))
+        head.seq = fields["seq"]
+        head.entry_hash = digest
+        self.session.flush()
+        return Receipt(
+            receipt=fields["receipt"], seq=fields["seq"], entry_hash=digest, recorded_at=fields["recorded_at"]
+        )
+
+    def _cipher(self, ref: str, *, create: bool) -> Fernet | None:
+        cached = self._ciphers.get(ref)
+        if cached is not None:
+            return cached
+        row = self.session.get(SubjectKey, ref)
+        if row is None:
+            if not create:
+                return None
+            row = SubjectKey(subject_ref=ref, key=Fernet.generate_key(), created_at=self.clock())
+            self.session.add(row)
+        cipher = Fernet(row.key)
+        self._ciphers[ref] = cipher
+        return cipher
+
+    def forget_subject(self, subject: str) -> bool:
+        """Erase a subject's personal payloads by destroying their key. Returns whether one existed."""
+        ref = self.ref(subject)
+        self._ciphers.pop(ref, None)
+        row = self.session.get(SubjectKey, ref)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        return True
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def get(self, receipt: str) -> EntryView:
+        row = self.session.scalar(select(LedgerEntry).where(LedgerEntry.receipt == receipt))
+        if row is None:
+            raise NotFound(f"no decision with receipt '{receipt}'", field="receipt")
+        return self._view(row)
+
+    def for_subject(self, subject: str) -> list[EntryView]:
+        rows = self.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.subject_ref == self.ref(subject)).order_by(LedgerEntry.seq)
+        )
+        return [self._view(r) for r in rows]
+
+    def linked_to(self, receipt: str) -> list[EntryView]:
+        rows = self.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.links_to == receipt).order_by(LedgerEntry.seq)
+        )
+        return [self._view(r) for r in rows]
+
+    def _view(self, row: LedgerEntry) -> EntryView:
+        payload: dict[str, Any] | None = None
+        cipher = self._cipher(row.subject_ref, create=False)
+        if cipher is not None:
+            try:
+                payload = json.loads(cipher.decrypt(row.payload))
+            except InvalidToken:
+                payload = None
+        return EntryView(
+            seq=row.seq,
+            receipt=row.receipt,
+            recorded_at=row.recorded_at,
+            kind=row.kind,
+            service=row.service,
+            algorithm=row.algorithm,
+            version=row.version,
+            mode=row.mode,
+            subject_ref=row.subject_ref,
+            outcome_label=row.outcome_label,
+            links_to=row.links_to,
+            actor=row.actor,
+            entry_hash=row.entry_hash,
+            payload=payload,
+        )
+
+
+def iter_entries(session: Session, batch: int = 5000) -> Iterator[LedgerEntry]:
+    """All entries in sequence order, streamed so that verifying millions stays in flat memory."""
+    last = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(LedgerEntry).where(LedgerEntry.seq > last).order_by(LedgerEntry.seq).limit(batch)
+            )
+        )
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain from the start; report the first entry that was edited, deleted or moved."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    last: LedgerEntry | None = None
+    for row in iter_entries(session):
+        problem = None
+        if row.seq != expected_seq:
+            problem = f"sequence jumps from {expected_seq - 1} to {row.seq}: an entry was deleted or moved"
+        elif row.prev_hash != expected_prev:
+            problem = "does not chain onto the previous entry: entries were reordered, edited or deleted"
+        elif hashlib.sha256(row.payload).hexdigest() != row.payload_digest:
+            problem = "its encrypted payload was changed"
+        else:
+            fields = {name: getattr(row, name) for name in _HASHED_COLUMNS}
+            if entry_hash(fields) != row.entry_hash:
+                problem = "its contents no longer match its hash: the entry was edited"
+        if problem:
+            return VerifyResult(False, checked, row.seq, row.receipt, problem)
+        expected_prev = row.entry_hash
+        expected_seq += 1
+        checked += 1
+        last = row
+    head = session.get(LedgerHead, 1)
+    if head is not None and head.seq != checked:
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            None,
+            f"the ledger head records {head.seq} entries but {checked} remain: entries at the end were deleted",
+        )
+    if head is not None and last is not None and head.entry_hash != last.entry_hash:
+        return VerifyResult(
+            False, checked, last.seq, last.receipt, "the newest entry does not match the head"
+        )
+    return VerifyResult(True, checked)

@@ -1,0 +1,1 @@
+"""The platform's single Alembic history (core and every service)."""
