@@ -1,0 +1,1 @@
+"""Credit service: public credit information with due process (domain in ``domain/``)."""

@@ -1,0 +1,1 @@
+"""Credit domain: plain-Python rules and algorithms, no database or web framework."""

@@ -1,0 +1,162 @@
+"""Matcher: cross-script, transliteration and typo cases; qualifiers; judgements; blocking."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from civicbrain.services.credit.domain.blocking import CandidateIndex, screen
+from civicbrain.services.credit.domain.evaluation import evaluate_pairs, read_pairs
+from civicbrain.services.credit.domain.matching import (
+    DEFAULT_THRESHOLD,
+    InMemoryJudgementStore,
+    Matcher,
+    SubjectRecord,
+)
+from civicbrain.services.credit.domain.names import NameKind, compare_names, is_simple_typo
+
+
+def person(record_id: str, name: str, dob: str = "", country: str = "", ids: tuple[str, ...] = ()) -> SubjectRecord:
+    return SubjectRecord(
+        id=record_id,
+        kind=NameKind.PERSON,
+        names=(name,),
+        birth_dates=(dob,) if dob else (),
+        countries=(country,) if country else (),
+        identifiers=ids,
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate"),
+    [
+        ("Владимир Путин", "Vladimir Putin"),  # Cyrillic vs Latin
+        ("Wladimir Putin", "Vladimir Putin"),  # German transliteration
+        ("Mao Tse-tung", "Mao Zedong"),  # Wade-Giles vs pinyin
+        ("Moammar Qaddafi", "Muammar Gaddafi"),
+        ("Olaf Schloz", "Olaf Scholz"),  # typo
+        ("SALEK, ABDULHAI", "ABDULHAI SALEK"),  # family-first with comma
+        ("AREFULLAHA REF GHAZI MOHAMMAD", "AREFULLAH AREF GHAZI MOHAMMAD"),  # misplaced space
+        ("HASSAN TAAH AL-RAWI", "HASSAN TAHA AL-RAWI"),  # swapped letters
+    ],
+)
+def test_variants_of_one_person_match(query: str, candidate: str) -> None:
+    assert compare_names(query, candidate, NameKind.PERSON).score >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate", "kind"),
+    [
+        ("BARZAN IBRAHIM HASSAN AL-MOSULI", "BARZAN IBRAHIM HASSAN AL-TIKRITI", NameKind.PERSON),
+        ("Daniel Tusk", "Donald Tusk", NameKind.PERSON),
+        ("Bowne of Chicago, Inc.", "Bowne of Cleveland, Inc.", NameKind.ORGANIZATION),
+        ("Deutsche Bank AG", "Deutsche Bank GmbH", NameKind.ORGANIZATION),
+        ("Snow", "Snoe", NameKind.OBJECT),
+    ],
+)
+def test_different_people_and_firms_do_not_match(query: str, candidate: str, kind: NameKind) -> None:
+    assert compare_names(query, candidate, kind).score < DEFAULT_THRESHOLD
+
+
+def test_substitution_is_explained() -> None:
+    result = compare_names("JAWHAR MAJID AL-MOSULI", "JAWHAR MAJID AL-DURI", NameKind.PERSON)
+    assert result.substitution
+    assert "lacks" in result.explain()
+
+
+def test_simple_typo_rules() -> None:
+    assert is_simple_typo("taah", "taha")
+    assert is_simple_typo("essa", "esa")
+    assert not is_simple_typo("tom", "tim")
+    assert not is_simple_typo("abc", "abc")
+
+
+def test_identifier_match_is_decisive_and_explained() -> None:
+    matcher = Matcher()
+    result = matcher.compare(
+        person("q", "Zhang Wei", ids=("110101 19900307 663X",)),
+        person("c", "Li Na", ids=("11010119900307663x",)),
+    )
+    assert result.is_match and result.score == 1.0
+    assert set(result.features) == {"identifier_match"}
+
+
+def test_qualifiers_lower_but_never_raise() -> None:
+    matcher = Matcher()
+    same = matcher.compare(person("q", "Sergei Lavrov", "1950-03-21", "ru"), person("c", "Sergey Lavrov", "1950-03-21"))
+    far = matcher.compare(person("q", "Sergei Lavrov", "1950-03-21", "ru"), person("c", "Sergey Lavrov", "1971", "fr"))
+    assert same.is_match
+    assert not far.is_match
+    assert far.features["dob_mismatch"].contribution == pytest.approx(-0.3)
+    assert far.features["country_mismatch"].contribution == pytest.approx(-0.2)
+    weak = matcher.compare(person("q", "Anna Schmidt", "1950-03-21"), person("c", "Anna Becker", "1950-03-21"))
+    assert weak.score < DEFAULT_THRESHOLD  # an agreeing birth date adds nothing
+
+
+def test_reviewer_judgement_excludes_candidate_for_that_subject_only() -> None:
+    store = InMemoryJudgementStore()
+    matcher = Matcher(judgements=store)
+    query, listed = person("subject-1", "Olaf Scholz"), person("entry-9", "Olaf Scholz")
+    assert matcher.compare(query, listed).is_match
+    store.mark_not_same("subject-1", "entry-9", reviewer="officer-7", reason="different birth place on file")
+    excluded = matcher.compare(query, listed)
+    assert not excluded.is_match and excluded.excluded_by_judgement
+    assert "officer-7" in excluded.explanation
+    assert matcher.compare(person("subject-2", "Olaf Scholz"), listed).is_match
+    with pytest.raises(ValueError, match="reason"):
+        store.mark_not_same("subject-1", "entry-9", reviewer="officer-7", reason=" ")
+
+
+def test_evidence_is_json_ready() -> None:
+    result = Matcher().compare(person("q", "Olaf Schloz"), person("c", "Olaf Scholz"))
+    evidence = result.evidence()
+    assert evidence["threshold"] == DEFAULT_THRESHOLD
+    assert evidence["features"]["name_match"]["score"] == pytest.approx(result.score)
+    assert "schloz" in evidence["features"]["name_match"]["detail"]
+
+
+def test_blocking_finds_variants_and_skips_strangers() -> None:
+    index = CandidateIndex()
+    names = ["ABDULHAI SALEK", "JANAN AGHA", "MOHAMMED LAKHAL", "Olaf Scholz", "Angela Merkel"]
+    index.add_all(person(f"e{i}", n) for i, n in enumerate(names))
+    candidates = index.candidates(person("q", "MOHAMED LAKAHL"), limit=2)
+    assert candidates[0].id == "e2"
+    results = screen(Matcher(), index, person("q", "MOHAMED LAKAHL"))
+    assert results[0].is_match and results[0].candidate_id == "e2"
+    assert not any(r.is_match for r in screen(Matcher(), index, person("q", "Patricia Wheeler")))
+    index.remove("e2")
+    assert "e2" not in index
+    assert all(c.id != "e2" for c in index.candidates(person("q", "MOHAMED LAKAHL")))
+
+
+def test_blocking_puts_identifier_hits_first() -> None:
+    index = CandidateIndex()
+    index.add(person("e1", "Li Na", ids=("91350100M000100Y43",)))
+    index.add(person("e2", "Zhang Wei"))
+    assert index.candidates(person("q", "Zhang Wei", ids=("91350100M000100Y43",)))[0].id == "e1"
+
+
+def test_evaluate_pairs_reports_both_matchers(tmp_path) -> None:
+    path = tmp_path / "pairs.csv"
+    rows = [
+        ("t", "Person", "Olaf Schloz", "Olaf Scholz", "true"),
+        ("t", "Person", "Daniel Tusk", "Donald Tusk", "false"),
+        ("t", "Company", "Siemens Aktiengesellschaft", "Siemens AG", "true"),
+        ("t", "Person", "Pol Pot", "Paul Murphy", "false"),
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_group", "schema", "name1", "name2", "is_match"])
+        writer.writerows(rows)
+    result = evaluate_pairs(path)
+    assert result["ours"]["n"] == 4
+    assert result["ours"]["f1"] == 1.0
+    assert set(result["logic_v2"]) >= {"precision", "recall", "f1", "n"} or result["logic_v2"]["available"] is False
+
+
+def test_read_pairs_names_the_bad_row(tmp_path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("case_group,schema,name1,name2,is_match\nx,Person,A,B,maybe\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        read_pairs(path)
