@@ -1,0 +1,1 @@
+"""Health domain logic: plain Python, no database, no web framework."""
