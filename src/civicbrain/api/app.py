@@ -1,0 +1,62 @@
+"""The application factory: core routers, every service's router, and the portal."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from civicbrain import __version__
+from civicbrain.api.errors import install_error_handlers
+from civicbrain.api.routes import appeals, auth, decisions, exchange, privacy, register
+from civicbrain.core.context import Runtime
+from civicbrain.core.registry import load_services
+from civicbrain.core.settings import Settings, get_settings
+from civicbrain import portal
+
+log = logging.getLogger("civicbrain")
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. Tests pass their own runtime (database, clock, services)."""
+    if runtime is None:
+        settings = settings or get_settings()
+        runtime = Runtime(settings, load_services())
+    app = FastAPI(
+        title=f"civicbrain — {runtime.settings.instance_name}",
+        version=__version__,
+        description="Open, auditable and contestable AI-assisted public services. Every automated "
+        "decision has a receipt, an explanation and a way to reach a human.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=runtime.settings.secret_key,
+        session_cookie="civicbrain_session",
+        same_site="strict",
+        https_only=runtime.settings.environment == "production",
+        max_age=8 * 3600,
+    )
+    install_error_handlers(app)
+    for router in (auth.router, register.router, decisions.router, appeals.router, privacy.router, exchange.router):
+        app.include_router(router)
+    for spec in runtime.services.values():
+        if spec.router is not None:
+            app.include_router(spec.router, prefix=f"/api/v1/{spec.name}", tags=[spec.name])
+
+    @app.get("/api/v1/health", tags=["meta"], summary="Liveness and what this instance runs")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "instance": runtime.settings.instance_name,
+            "services": sorted(runtime.services),
+        }
+
+    portal.install(app, runtime)
+    return app

@@ -1,0 +1,1 @@
+"""The core API routers, one module per area."""

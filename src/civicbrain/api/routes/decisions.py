@@ -1,0 +1,56 @@
+"""Looking a decision up by its receipt, and the ledger's integrity check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path
+
+from civicbrain.api.deps import Ctx, CurrentUser
+from civicbrain.api.views import appeal_view, decision_view
+from civicbrain.core.errors import NotFound
+from civicbrain.core.identity import Principal, Role
+from civicbrain.core.ledger import EntryView, verify
+from civicbrain.core.context import Platform
+
+router = APIRouter(prefix="/api/v1", tags=["decisions"])
+Receipt = Path(min_length=36, max_length=36, pattern=r"^[0-9a-f\-]{36}$")
+
+
+def visible_entry(ctx: Platform, principal: Principal, receipt: str) -> EntryView:
+    """The entry, if this person may see it. Others get the same 404 as for a missing receipt."""
+    entry = ctx.ledger.get(receipt)
+    if principal.role in (Role.REVIEWER, Role.AUDITOR, Role.ADMIN):
+        return entry
+    if principal.role == Role.CITIZEN and entry.subject_ref == ctx.ledger.ref(f"person:{principal.person_id}"):
+        return entry
+    if principal.role == Role.OFFICER and entry.algorithm in ctx.register:
+        if ctx.register.get(entry.algorithm).owner_agency == principal.agency_id:
+            return entry
+    raise NotFound(f"no decision with receipt '{receipt}'", field="receipt")
+
+
+@router.get("/decisions/{receipt}", summary="A decision by its receipt, with its explanation and review history")
+def get_decision(ctx: Ctx, principal: CurrentUser, receipt: str = Receipt) -> dict[str, Any]:
+    entry = visible_entry(ctx, principal, receipt)
+    card = ctx.register.get(entry.algorithm) if entry.algorithm in ctx.register else None
+    body = decision_view(entry, card, principal)
+    body["reviews"] = [decision_view(e, None, principal) for e in ctx.ledger.linked_to(receipt)]
+    from civicbrain.core.models import Appeal
+    from sqlalchemy import select
+
+    body["appeals"] = [appeal_view(a) for a in ctx.session.scalars(select(Appeal).where(Appeal.receipt == receipt))]
+    return body
+
+
+@router.get("/ledger/verify", summary="Check the whole hash chain (auditors and admins)")
+def verify_ledger(ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.AUDITOR, Role.ADMIN)
+    result = verify(ctx.session)
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "first_broken_seq": result.first_broken_seq,
+        "first_broken_receipt": result.first_broken_receipt,
+        "reason": result.reason,
+    }

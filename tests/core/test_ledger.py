@@ -1,0 +1,131 @@
+"""The decision ledger: chained, append-only, tamper-evident, erasable per person."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from civicbrain.core.ledger import verify
+
+
+def decide(ctx, subject="person:P1", label="granted"):
+    return ctx.decide(
+        algorithm="testsvc.rule",
+        version="1.0",
+        subject=subject,
+        inputs={"income_band": "low"},
+        outcome={"label": label},
+        explanation={"summary": f"{label} because the income band is low"},
+        mode="live",
+    )
+
+
+def fill(runtime, n=5):
+    with runtime.unit() as ctx:
+        return [decide(ctx, subject=f"person:P{i}") for i in range(n)]
+
+
+def drop_guards(runtime):
+    with runtime.engine.begin() as conn:
+        if runtime.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER core_ledger_no_update"))
+            conn.execute(text("DROP TRIGGER core_ledger_no_delete"))
+        else:
+            conn.execute(text("ALTER TABLE core_ledger_entries DISABLE TRIGGER USER"))
+
+
+def restore_guards(runtime):
+    if runtime.engine.dialect.name == "postgresql":
+        with runtime.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE core_ledger_entries ENABLE TRIGGER USER"))
+
+
+def check(runtime):
+    with runtime.sessions() as session:
+        return verify(session)
+
+
+def test_receipts_chain_and_verify(runtime):
+    receipts = fill(runtime, 5)
+    assert [r.receipt.seq for r in receipts] == [1, 2, 3, 4, 5]
+    assert len({r.id for r in receipts}) == 5
+    result = check(runtime)
+    assert result.ok and result.checked == 5
+
+
+def test_database_refuses_update_and_delete(runtime):
+    fill(runtime, 2)
+    for statement in (
+        "UPDATE core_ledger_entries SET outcome_label = 'refused' WHERE seq = 1",
+        "DELETE FROM core_ledger_entries WHERE seq = 2",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), runtime.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert check(runtime).ok
+
+
+def test_edited_entry_is_named(runtime):
+    receipts = fill(runtime, 5)
+    drop_guards(runtime)
+    with runtime.engine.begin() as conn:
+        conn.execute(text("UPDATE core_ledger_entries SET outcome_label = 'refused' WHERE seq = 3"))
+    restore_guards(runtime)
+    result = check(runtime)
+    assert not result.ok
+    assert result.first_broken_seq == 3
+    assert result.first_broken_receipt == receipts[2].id
+    assert "edited" in result.reason
+
+
+def test_deleted_entry_is_named(runtime):
+    fill(runtime, 5)
+    drop_guards(runtime)
+    with runtime.engine.begin() as conn:
+        conn.execute(text("DELETE FROM core_ledger_entries WHERE seq = 2"))
+    restore_guards(runtime)
+    result = check(runtime)
+    assert not result.ok and result.first_broken_seq == 3
+    assert "deleted" in result.reason
+
+
+def test_deleted_last_entry_is_detected(runtime):
+    fill(runtime, 3)
+    drop_guards(runtime)
+    with runtime.engine.begin() as conn:
+        conn.execute(text("DELETE FROM core_ledger_entries WHERE seq = 3"))
+    restore_guards(runtime)
+    result = check(runtime)
+    assert not result.ok and result.first_broken_seq == 3
+
+
+def test_reordered_entries_are_named(runtime):
+    fill(runtime, 5)
+    drop_guards(runtime)
+    with runtime.engine.begin() as conn:  # swap entries 2 and 4 by renumbering them
+        conn.execute(text("UPDATE core_ledger_entries SET seq = 1000 WHERE seq = 2"))
+        conn.execute(text("UPDATE core_ledger_entries SET seq = 2 WHERE seq = 4"))
+        conn.execute(text("UPDATE core_ledger_entries SET seq = 4 WHERE seq = 1000"))
+    restore_guards(runtime)
+    result = check(runtime)
+    assert not result.ok and result.first_broken_seq == 2
+
+
+def test_erasure_hides_payload_and_keeps_the_chain(runtime):
+    with runtime.unit() as ctx:
+        kept = decide(ctx, subject="person:keep")
+        gone = decide(ctx, subject="person:gone")
+    with runtime.unit() as ctx:
+        assert ctx.ledger.forget_subject("person:gone")
+    with runtime.unit() as ctx:
+        assert ctx.ledger.get(gone.id).erased
+        assert ctx.ledger.get(gone.id).outcome_label == "granted"  # the public column stays
+        assert ctx.ledger.get(kept.id).inputs == {"income_band": "low"}
+    assert check(runtime).ok
+
+
+def test_subjects_are_pseudonymous_but_public_things_are_not(ctx):
+    person = decide(ctx, subject="person:P77")
+    entry = ctx.ledger.get(person.id)
+    assert entry.subject_ref.startswith("ps:") and "P77" not in entry.subject_ref
+    assert ctx.ledger.ref("junction:J12") == "junction:J12"
