@@ -121,10 +121,11 @@ class QueuePressureActuated(Controller):
         min_green: float = 5.0,
         max_green: float = 60.0,
         max_wait: float = 120.0,
-        moving_weight: float = 0.4,
+        moving_weight: float = 0.7,
         exit_weight: float = 0.5,
         switch_ratio: float = 2.0,
         switch_margin: float = 2.0,
+        per_movement: bool = False,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -133,11 +134,20 @@ class QueuePressureActuated(Controller):
         self.exit_weight = exit_weight  # queued vehicles on an exit lane count against the phase
         self.switch_ratio = switch_ratio  # rival must outweigh the flowing phase by this factor ...
         self.switch_margin = switch_margin  # ... plus this many vehicles, to cut a flowing green
+        # count a lane once per movement it feeds (as max-pressure does): favours phases that
+        # release several turning streams from the same queue
+        self.per_movement = per_movement
 
     def limits(self) -> SafetyLimits:
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
 
     def _score(self, junction: Junction, bus: DetectorBus, p: int) -> float:
+        if self.per_movement:
+            score = 0.0
+            for m in junction.movements(p):
+                r = bus.incoming(m.in_lane)
+                score += r.halting + self.moving_weight * r.moving - self.exit_weight * bus.outgoing(m.out_lane).count
+            return score
         total = 0.0
         for lane in junction.served_lanes(p):
             r = bus.incoming(lane)

@@ -23,8 +23,8 @@ VAR_OCCUPANCY = 0x13
 VAR_HALTING = 0x14
 
 
-def in_id(lane: str) -> str:
-    return f"in:{lane}"
+def in_id(lane: str, piece: int = 0) -> str:
+    return f"in:{lane}" if piece == 0 else f"in:{lane}@@{piece}"
 
 
 def out_id(lane: str) -> str:
@@ -58,13 +58,11 @@ def write_detectors(network: Network, path: Path) -> None:
     rows = ["<additional>"]
     for lane in in_lanes:
         length = network.lane_length.get(lane, 0.0)
-        if length < 1.0:
-            continue
-        det = min(IN_DETECTOR_LENGTH, length - 0.1)
-        rows.append(
-            f'  <laneAreaDetector id={quoteattr(in_id(lane))} lane={quoteattr(lane)} pos="{length - 0.1 - det:.2f}"'
-            f' length="{det:.2f}" period="86400" file="NUL"/>'
-        )
+        for k, (piece_lane, start, det) in enumerate(network.upstream_segments(lane, IN_DETECTOR_LENGTH)):
+            rows.append(
+                f'  <laneAreaDetector id={quoteattr(in_id(lane, k))} lane={quoteattr(piece_lane)} pos="{start:.2f}"'
+                f' length="{det:.2f}" period="86400" file="NUL"/>'
+            )
         rows.append(
             f'  <inductionLoop id={quoteattr(loop_id(lane))} lane={quoteattr(lane)} pos="{max(0.0, length - 1.0):.2f}"'
             ' period="86400" file="NUL"/>'
@@ -91,8 +89,7 @@ class DetectorBus:
         self.out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
         known = set(sim.lanearea.getIDList())
         loops = set(sim.inductionloop.getIDList())
-        self._area_ids = [d for d in (in_id(x) for x in self.in_lanes)] + [out_id(x) for x in self.out_lanes]
-        self._area_ids = [d for d in self._area_ids if d in known]
+        self._area_ids = sorted(known)
         self._loop_ids = [loop_id(x) for x in self.in_lanes if loop_id(x) in loops]
         for d in self._area_ids:
             sim.lanearea.subscribe(d, [VAR_COUNT, VAR_HALTING, VAR_OCCUPANCY])
@@ -102,10 +99,16 @@ class DetectorBus:
         self.passed: dict[str, int] = {}  # cumulative vehicles over each stop-line loop
 
     def update(self) -> None:
-        area = self._sim.lanearea.getAllSubscriptionResults()
-        self.readings = {
-            d: LaneReading(int(v[VAR_COUNT]), int(v[VAR_HALTING]), float(v[VAR_OCCUPANCY])) for d, v in area.items()
-        }
+        readings: dict[str, LaneReading] = {}
+        for d, v in self._sim.lanearea.getAllSubscriptionResults().items():
+            r = LaneReading(int(v[VAR_COUNT]), int(v[VAR_HALTING]), float(v[VAR_OCCUPANCY]))
+            key = d.split("@@", 1)[0] if d.startswith("in:") else d
+            prev = readings.get(key)
+            # pieces of one approach add up; occupancy keeps the most occupied piece
+            readings[key] = r if prev is None else LaneReading(
+                prev.count + r.count, prev.halting + r.halting, max(prev.occupancy, r.occupancy)
+            )
+        self.readings = readings
         for d, v in self._sim.inductionloop.getAllSubscriptionResults().items():
             n = int(v[VAR_COUNT])
             if n:

@@ -24,7 +24,7 @@ METRIC_KEYS = ("delay", "trip_time", "wait", "free_flow_trip")
 class Trip:
     id: str
     depart: float  # actual depart; -1 if it never entered
-    scheduled: float  # desired depart
+    scheduled: float | None  # desired depart; None if it never entered (SUMO does not write it then)
     duration: float
     time_loss: float
     depart_delay: float
@@ -43,8 +43,9 @@ def read_tripinfo(path: str, *, exclude_prefixes: tuple[str, ...] = ()) -> list[
             continue
         depart = float(elem.get("depart", "-1"))
         depart_delay = float(elem.get("departDelay", "0"))
-        desired = elem.get("desiredDepart")
-        scheduled = float(desired) if desired is not None else depart - depart_delay
+        # For a vehicle that never entered, SUMO writes depart -1 and departDelay = the time it
+        # waited up to the end of the run, i.e. end - scheduled depart.
+        scheduled = depart - depart_delay if depart >= 0 else None
         trips.append(
             Trip(
                 id=vid,
@@ -65,13 +66,14 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
-def trip_metrics(trips: Iterable[Trip], end: float) -> dict[str, float | int]:
+def trip_metrics(trips: Iterable[Trip]) -> dict[str, float | int]:
     """Delay (RESCO), trip time, wait, never-departed and free-flow floor over one run."""
     trips = list(trips)
     departed = [t for t in trips if t.depart >= 0]
     never = [t for t in trips if t.depart < 0]
     finished = [t for t in departed if t.arrived]
-    delays = [t.time_loss + t.depart_delay for t in departed] + [end - t.scheduled for t in never]
+    # Never-departed vehicles are charged end - scheduled depart, which is their departDelay.
+    delays = [t.time_loss + t.depart_delay for t in departed] + [t.depart_delay for t in never]
     return {
         "vehicles": len(trips),
         "delay": _mean(delays),

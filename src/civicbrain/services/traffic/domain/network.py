@@ -68,6 +68,27 @@ class Network:
     junctions: dict[str, Junction]
     lane_length: dict[str, float]
     lane_edge: dict[str, str]
+    lane_predecessors: dict[str, list[str]] = field(default_factory=dict)
+
+    def upstream_segments(self, lane: str, reach: float) -> list[tuple[str, float, float]]:
+        """(lane, start, length) pieces covering ``reach`` metres upstream of ``lane``'s stop line.
+
+        Networks often split an edge a few metres before the junction; a detector on that stub
+        would see nothing, so coverage continues onto the lanes feeding it (two levels at most).
+        """
+        pieces: list[tuple[str, float, float]] = []
+        frontier = [(lane, reach)]
+        for _ in range(3):
+            nxt = []
+            for cur, need in frontier:
+                length = self.lane_length.get(cur, 0.0)
+                take = min(need, length - 0.1)
+                if take >= 0.5:
+                    pieces.append((cur, length - 0.1 - take, take))
+                if need - max(take, 0.0) > 10.0:
+                    nxt += [(pred, need - max(take, 0.0)) for pred in self.lane_predecessors.get(cur, [])]
+            frontier = nxt
+        return pieces
 
 
 def _is_green_phase(state: str) -> bool:
@@ -78,6 +99,7 @@ def read_network(net_path: str) -> Network:
     lane_length: dict[str, float] = {}
     lane_edge: dict[str, str] = {}
     links: dict[str, dict[int, Link]] = {}
+    predecessors: dict[str, list[str]] = {}
     programs: dict[str, list[tuple[str, float, float | None, float | None]]] = {}
     current_edge = ""
     internal = False
@@ -103,11 +125,13 @@ def read_network(net_path: str) -> Network:
                     float(mx) if mx else None,
                 )
             )
-        elif tag == "connection" and elem.get("tl"):
-            tl, idx = elem.get("tl", ""), int(elem.get("linkIndex", "-1"))
+        elif tag == "connection":
             in_lane = f"{elem.get('from')}_{elem.get('fromLane')}"
             out_lane = f"{elem.get('to')}_{elem.get('toLane')}"
-            if idx >= 0:
+            if not in_lane.startswith(":") and not out_lane.startswith(":"):
+                predecessors.setdefault(out_lane, []).append(in_lane)
+            tl, idx = elem.get("tl", ""), int(elem.get("linkIndex", "-1"))
+            if tl and idx >= 0:
                 links.setdefault(tl, {})[idx] = Link(idx, in_lane, out_lane)
     junctions: dict[str, Junction] = {}
     for tl, phases in programs.items():
@@ -128,4 +152,4 @@ def read_network(net_path: str) -> Network:
             all_red_time=max(all_reds) if all_reds else 0.0,
             program=phases,
         )
-    return Network(junctions=junctions, lane_length=lane_length, lane_edge=lane_edge)
+    return Network(junctions=junctions, lane_length=lane_length, lane_edge=lane_edge, lane_predecessors=predecessors)

@@ -215,7 +215,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
         "junctions": len(network.junctions),
         "wall_s": round(wall, 2),
         "label": spec.label,
-        **trip_metrics(trips, scenario.end),
+        **trip_metrics(trips),
         "switches": run.switches,
         "decision_reasons": run.reasons,
         "decisions_sampled": run.decisions,
