@@ -8,26 +8,12 @@ from fastapi import APIRouter, Path
 
 from civicbrain.api.deps import Ctx, CurrentUser
 from civicbrain.api.views import appeal_view, decision_view
-from civicbrain.core.errors import NotFound
-from civicbrain.core.identity import Principal, Role
-from civicbrain.core.ledger import EntryView, verify
-from civicbrain.core.context import Platform
+from civicbrain.core.access import visible_entry
+from civicbrain.core.identity import Role
+from civicbrain.core.ledger import verify
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"])
 Receipt = Path(min_length=36, max_length=36, pattern=r"^[0-9a-f\-]{36}$")
-
-
-def visible_entry(ctx: Platform, principal: Principal, receipt: str) -> EntryView:
-    """The entry, if this person may see it. Others get the same 404 as for a missing receipt."""
-    entry = ctx.ledger.get(receipt)
-    if principal.role in (Role.REVIEWER, Role.AUDITOR, Role.ADMIN):
-        return entry
-    if principal.role == Role.CITIZEN and entry.subject_ref == ctx.ledger.ref(f"person:{principal.person_id}"):
-        return entry
-    if principal.role == Role.OFFICER and entry.algorithm in ctx.register:
-        if ctx.register.get(entry.algorithm).owner_agency == principal.agency_id:
-            return entry
-    raise NotFound(f"no decision with receipt '{receipt}'", field="receipt")
 
 
 @router.get("/decisions/{receipt}", summary="A decision by its receipt, with its explanation and review history")
