@@ -1,0 +1,49 @@
+"""core.batch: the same job in-process, in local processes, and on a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from civicbrain.core.batch import map_jobs, plan
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def explode(x: int) -> int:
+    if x == 3:
+        raise ValueError("item 3 is bad")
+    return x
+
+
+def test_inline_keeps_order_and_reports_progress():
+    seen = []
+    assert map_jobs(square, range(5), progress=lambda d, t: seen.append((d, t))) == [0, 1, 4, 9, 16]
+    assert seen[-1] == (5, 5)
+
+
+def test_processes_isolated_per_item():
+    assert map_jobs(square, list(range(6)), backend="processes", workers=2, isolate=True) == [0, 1, 4, 9, 16, 25]
+
+
+def test_a_failing_item_fails_the_job():
+    with pytest.raises(ValueError, match="item 3"):
+        map_jobs(explode, range(5), backend="processes", workers=2)
+
+
+def test_dask_local_cluster_runs_the_same_job(monkeypatch):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        monkeypatch.setenv("CIVICBRAIN_DASK_ADDRESS", cluster.scheduler_address)
+        assert plan().backend == "dask"
+        done = []
+        assert map_jobs(square, range(8), progress=lambda d, t: done.append(d)) == [x * x for x in range(8)]
+        assert sorted(done) == list(range(1, 9))
+
+
+def test_dask_without_an_address_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("CIVICBRAIN_DASK_ADDRESS", raising=False)
+    with pytest.raises(ValueError, match="CIVICBRAIN_DASK_ADDRESS"):
+        plan(backend="dask")
