@@ -39,6 +39,8 @@ def person(record_id: str, name: str, dob: str = "", country: str = "", ids: tup
         ("SALEK, ABDULHAI", "ABDULHAI SALEK"),  # family-first with comma
         ("AREFULLAHA REF GHAZI MOHAMMAD", "AREFULLAH AREF GHAZI MOHAMMAD"),  # misplaced space
         ("HASSAN TAAH AL-RAWI", "HASSAN TAHA AL-RAWI"),  # swapped letters
+        ("张伟", "Zhang Wei"),  # Han vs pinyin
+        ("王小明", "WANG Xiaoming"),
     ],
 )
 def test_variants_of_one_person_match(query: str, candidate: str) -> None:
@@ -53,6 +55,8 @@ def test_variants_of_one_person_match(query: str, candidate: str) -> None:
         ("Bowne of Chicago, Inc.", "Bowne of Cleveland, Inc.", NameKind.ORGANIZATION),
         ("Deutsche Bank AG", "Deutsche Bank GmbH", NameKind.ORGANIZATION),
         ("Snow", "Snoe", NameKind.OBJECT),
+        ("王小明", "Wang Xiaoping", NameKind.PERSON),  # one syllable = another character
+        ("高石早苗", "高市早苗", NameKind.PERSON),  # homophones stay apart within Han
     ],
 )
 def test_different_people_and_firms_do_not_match(query: str, candidate: str, kind: NameKind) -> None:

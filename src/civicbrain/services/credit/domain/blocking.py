@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from rigour.text.phonetics import metaphone
 
 from civicbrain.services.credit.domain.matching import Matcher, MatchResult, SubjectRecord
-from civicbrain.services.credit.domain.names import NameKind, analyze
+from civicbrain.services.credit.domain.names import NameKind, analyze, han_to_latin, has_han
 
 _PREFIX_LENGTH = 4
 
@@ -30,7 +30,13 @@ _PREFIX_LENGTH = 4
 def name_keys(name: str, kind: NameKind) -> set[str]:
     """Blocking keys of one name: token, metaphone and prefix of each part."""
     keys: set[str] = set()
-    for analysed in analyze(name, kind):
+    forms = [name]
+    if has_han(name):
+        # Index Han names under pinyin too, so a Latin-script query meets them.
+        latin = han_to_latin(name)
+        if latin:
+            forms.append(latin)
+    for analysed in (a for form in forms for a in analyze(form, kind)):
         parts = [part.comparable for part in analysed.parts if part.comparable]
         for token in parts:
             if len(token) < 2:

@@ -40,6 +40,14 @@ from rigour.names import (
     pair_symbols,
 )
 from rigour.text.distance import levenshtein
+from rigour.text.scripts import text_scripts
+
+try:  # PyICU (credit extra): Han -> pinyin, which rigour leaves untouched.
+    from icu import Transliterator as _IcuTransliterator
+
+    _HAN_TO_LATIN = _IcuTransliterator.createInstance("Han-Latin; Latin-ASCII; Lower")
+except ImportError:  # pragma: no cover - without ICU, Han names match only Han names
+    _HAN_TO_LATIN = None
 
 
 class NameKind(StrEnum):
@@ -185,7 +193,7 @@ def _joined(parts: tuple[NamePart, ...]) -> str:
     return " ".join(part.comparable for part in parts)
 
 
-def _classify(alignment: Alignment) -> PartOutcome:
+def _classify(alignment: Alignment, exact_spelling: bool) -> PartOutcome:
     if not alignment.qps:
         return PartOutcome.EXTRA_CANDIDATE
     if not alignment.rps:
@@ -194,7 +202,7 @@ def _classify(alignment: Alignment) -> PartOutcome:
         return PartOutcome.LITERAL
     if alignment.symbol is not None:
         return PartOutcome.SYMBOL
-    if alignment.score >= SAME_PART_MIN_SCORE:
+    if alignment.score >= SAME_PART_MIN_SCORE and not exact_spelling:
         return PartOutcome.FUZZY
     return PartOutcome.DIFFERENT
 
@@ -211,11 +219,11 @@ def _org_class_forms(name: Name) -> set[str]:
 
 
 def _score_alignments(
-    alignments: list[Alignment], query: Name, candidate: Name
+    alignments: list[Alignment], query: Name, candidate: Name, exact_spelling: bool = False
 ) -> tuple[float, tuple[PartEvidence, ...], bool]:
     evidence: list[PartEvidence] = []
     for alignment in alignments:
-        outcome = _classify(alignment)
+        outcome = _classify(alignment, exact_spelling)
         if outcome is PartOutcome.LITERAL:
             score = 1.0
         elif outcome is PartOutcome.SYMBOL:
@@ -328,7 +336,7 @@ def _leftover(alignment: Alignment, repaired: list[Alignment]) -> list[Alignment
     return rest
 
 
-def _compare_name_objects(query: Name, candidate: Name) -> NameComparison:
+def _compare_name_objects(query: Name, candidate: Name, exact_spelling: bool = False) -> NameComparison:
     best = NameComparison(score=0.0, query_name=query.original, candidate_name=candidate.original)
     if query.comparable.replace(" ", "") == candidate.comparable.replace(" ", ""):
         literal = PartEvidence(
@@ -353,7 +361,7 @@ def _compare_name_objects(query: Name, candidate: Name) -> NameComparison:
                 candidate_rest = NamePart.tag_sort(candidate_rest)
             alignments.extend(compare_parts(query_rest, candidate_rest, config=_COMPARE_CONFIG))
             alignments = _repair_typos(alignments)
-        score, evidence, substitution = _score_alignments(alignments, query, candidate)
+        score, evidence, substitution = _score_alignments(alignments, query, candidate, exact_spelling)
         if score > best.score:
             best = NameComparison(score, query.original, candidate.original, evidence, substitution)
     return best
@@ -378,14 +386,46 @@ def _compare_object_names(query: str, candidate: str) -> NameComparison:
     return NameComparison(score, query, candidate, (part,))
 
 
+def has_han(text: str) -> bool:
+    return "Han" in text_scripts(text)
+
+
+def han_to_latin(text: str) -> str | None:
+    """Hanyu pinyin without tones, syllables apart: '张伟' -> 'zhang wei' (None without ICU)."""
+    if _HAN_TO_LATIN is None:
+        return None
+    return str(_HAN_TO_LATIN.transliterate(text))
+
+
+def _bridged_forms(name: str, other: str) -> list[str]:
+    """The name, plus its pinyin when the other side is not written in Han characters.
+
+    Two Han names are compared in Han: pinyin would merge homophones (高市/高石 both
+    'gao shi'), so transliteration is used only to bridge scripts.
+    """
+    forms = [name]
+    if has_han(name) and not has_han(other):
+        latin = han_to_latin(name)
+        if latin:
+            forms.append(latin)
+    return forms
+
+
 def compare_names(query: str, candidate: str, kind: NameKind) -> NameComparison:
     """Compare two name strings of the same kind; the best alignment wins."""
     if kind is NameKind.OBJECT:
         return _compare_object_names(query, candidate)
     best = NameComparison(score=0.0, query_name=query, candidate_name=candidate)
-    for query_name in analyze(query, kind, True):
-        for candidate_name in analyze(candidate, kind, False):
-            result = _compare_name_objects(query_name, candidate_name)
+    query_forms = _bridged_forms(query, candidate)
+    candidate_forms = _bridged_forms(candidate, query)
+    # Pinyin is a deterministic spelling of the characters: one letter off is another
+    # character (xiaoming / xiaoping), not a typo, so bridged comparisons allow no fuzz.
+    exact_spelling = len(query_forms) + len(candidate_forms) > 2
+    query_names = [n for form in query_forms for n in analyze(form, kind, True)]
+    candidate_names = [n for form in candidate_forms for n in analyze(form, kind, False)]
+    for query_name in query_names:
+        for candidate_name in candidate_names:
+            result = _compare_name_objects(query_name, candidate_name, exact_spelling)
             if result.score > best.score:
                 best = result
                 if best.score >= 1.0:
