@@ -25,9 +25,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from civicbrain.core.errors import ValidationFailed
+from civicbrain.services.credit.domain.contexts import normalize_context
 from civicbrain.services.credit.domain.events import CreditEvent
 from civicbrain.services.credit.domain.listing import ListDefinition, Listing, ListKind
 from civicbrain.services.credit.domain.matching import MatchResult, SubjectRecord
+from civicbrain.services.credit.domain.score import BenefitKind, ScoreGrant
 
 CHECK_ALGORITHM = "credit-check"
 CHECK_VERSION = "1.0"
@@ -42,11 +44,6 @@ class CheckOutcome(StrEnum):
     ALLOW = "allow"
     RESTRICT = "restrict"
     PRIORITY = "priority"
-
-
-def normalize_context(context: str) -> str:
-    """'Public Tender' -> 'public_tender': contexts are compared as identifiers."""
-    return "_".join(context.strip().lower().replace("-", " ").split())
 
 
 @dataclass(frozen=True)
@@ -121,11 +118,18 @@ class CheckResult:
     measures: tuple[AppliedMeasure, ...]
     matches: tuple[MatchResult, ...]
     checked_at: datetime
+    score_grant: ScoreGrant | None = None
 
     def summary(self) -> str:
-        if not self.measures:
+        parts = [m.describe() for m in self.measures]
+        if self.score_grant is not None and self.score_grant.benefits:
+            parts += [
+                f"city score {self.score_grant.score}: {b.description} ({b.kind.value})"
+                for b in self.score_grant.benefits
+            ]
+        if not parts:
             return f"{self.outcome.value}: no measure applies in context '{self.context}'."
-        return f"{self.outcome.value}: " + "; ".join(m.describe() for m in self.measures)
+        return f"{self.outcome.value}: " + "; ".join(parts)
 
     def event(self) -> CreditEvent:
         """Every check is recorded: the screening audit trail."""
@@ -139,6 +143,7 @@ class CheckResult:
             summary=self.summary(),
             outcome={
                 "outcome": self.outcome,
+                "score_benefits": [b.code for b in self.score_grant.benefits] if self.score_grant else [],
                 "measures": [
                     {
                         "listing_id": m.listing_id,
@@ -166,13 +171,16 @@ def check_subject(
     definitions: Mapping[str, ListDefinition],
     memoranda: Sequence[Memorandum],
     now: datetime,
+    score_grant: ScoreGrant | None = None,
 ) -> CheckResult:
     """Allow, restrict or priority for ``query`` in ``context``, with every reason.
 
     ``matches`` come from screening the query against the listed subjects
     (``blocking.screen``); only those with ``is_match`` count. Restrict outranks
     priority: a subject on a blacklist and a redlist is restricted in a context
-    both cover, and both measures are shown.
+    both cover, and both measures are shown. An opted-in citizen's ``score_grant``
+    can only add benefits: it turns "allow" into "priority" when it carries a
+    priority benefit for this context, and can never produce "restrict".
     """
     context_key = normalize_context(context)
     if not context_key:
@@ -210,7 +218,7 @@ def check_subject(
     effects = {m.measure.effect for m in applied}
     if MeasureEffect.RESTRICT in effects:
         outcome = CheckOutcome.RESTRICT
-    elif MeasureEffect.PRIORITY in effects:
+    elif MeasureEffect.PRIORITY in effects or _score_gives_priority(score_grant, context_key):
         outcome = CheckOutcome.PRIORITY
     else:
         outcome = CheckOutcome.ALLOW
@@ -222,4 +230,11 @@ def check_subject(
         measures=tuple(applied),
         matches=tuple(matches),
         checked_at=now,
+        score_grant=score_grant,
     )
+
+
+def _score_gives_priority(grant: ScoreGrant | None, context_key: str) -> bool:
+    if grant is None or grant.context != context_key:
+        return False
+    return any(b.kind is BenefitKind.PRIORITY for b in grant.benefits)
