@@ -95,9 +95,9 @@ def test_duplicate_document_is_refused_with_reason():
 
 def test_uncovered_illness_and_inconsistent_dates_are_refused():
     pool = pool_with(1)
-    bad = ClaimRequest("X", "m0", "J06", date(2024, 6, 10), date(2024, 6, 12), date(2024, 6, 11), D("10"), (
-        Document("a", b"a"),
-    ))
+    bad = ClaimRequest(
+        "X", "m0", "J06", date(2024, 6, 10), date(2024, 6, 12), date(2024, 6, 11), D("10"), (Document("a", b"a"),)
+    )
     claim = pool.submit_claim(bad, today=date(2024, 7, 1))
     failed = {c.check for c in claim.checks if not c.passed}
     assert failed == {"covered_illness", "consistent_dates"}

@@ -147,9 +147,7 @@ class PeriodSettlement:
         }
 
 
-def share_per_member(
-    payouts: Iterable[Decimal], management_fee: Decimal, balance: Decimal, members: int
-) -> Decimal:
+def share_per_member(payouts: Iterable[Decimal], management_fee: Decimal, balance: Decimal, members: int) -> Decimal:
     """(approved payouts + management fee - pool balance) / members, never negative, rounded up to the cent."""
     if members <= 0:
         raise ValueError("members: a settlement needs at least one member")
