@@ -50,6 +50,9 @@ def settings() -> Settings:
         secret_key="test-secret-key-" + "s" * 40,
         ledger_pepper="test-ledger-pepper-" + "p" * 40,
         instance_name="Test City",
+        # Cheap hashing keeps the suite fast; production uses the RFC 9106 defaults.
+        password_time_cost=1,
+        password_memory_kib=8192,
     )
 
 

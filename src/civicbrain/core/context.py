@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civicbrain.core.db import create_engine, session_factory
 from civicbrain.core.errors import PrivacyViolation, ValidationFailed
+from civicbrain.core.identity import configure_password_hashing
 from civicbrain.core.ledger import Ledger, Receipt
 from civicbrain.core.privacy import check_fields
 from civicbrain.core.register import AlgorithmCard, Register
@@ -74,6 +75,7 @@ class Runtime:
         extra_cards: Iterable[AlgorithmCard] = (),
     ) -> None:
         self.settings = settings
+        configure_password_hashing(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
         self.engine = engine or create_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.services = {spec.name: spec for spec in services}

@@ -33,6 +33,16 @@ _hasher = PasswordHasher()
 MIN_PASSWORD = 10
 
 
+def configure_password_hashing(*, time_cost: int, memory_kib: int) -> None:
+    """Set the argon2id cost for this process (from settings; tests use a cheap one to stay fast).
+
+    Hashes made with other parameters still verify, and are re-hashed at the next sign-in.
+    """
+    global _hasher
+    if (_hasher.time_cost, _hasher.memory_cost) != (time_cost, memory_kib):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
 class Role(StrEnum):
     CITIZEN = "citizen"
     OFFICER = "officer"

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         30, ge=1, le=365, description="Days a reviewer has to decide an appeal before it is overdue."
     )
     token_ttl_hours: int = Field(24, ge=1, le=24 * 90, description="Lifetime of an API bearer token.")
+    password_time_cost: int = Field(3, ge=1, le=10, description="argon2id passes (RFC 9106 second choice: 3).")
+    password_memory_kib: int = Field(
+        65536, ge=1024, le=1048576, description="argon2id memory in KiB (RFC 9106 second choice: 64 MiB)."
+    )
     dask_address: str | None = Field(
         None, description="Dask scheduler address (tcp://host:port). When set, bulk jobs run on the cluster."
     )
