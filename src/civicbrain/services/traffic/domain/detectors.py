@@ -94,31 +94,48 @@ class DetectorBus:
         for d in self._area_ids:
             sim.lanearea.subscribe(d, [VAR_COUNT, VAR_HALTING, VAR_OCCUPANCY])
         for d in self._loop_ids:
-            sim.inductionloop.subscribe(d, [VAR_COUNT])
+            sim.inductionloop.subscribe(d, [VAR_COUNT, VAR_OCCUPANCY])
         self.readings: dict[str, LaneReading] = {}
+        self.own_readings: dict[str, LaneReading] = {}
         self.passed: dict[str, int] = {}  # cumulative vehicles over each stop-line loop
+        self.loop_occupied: dict[str, bool] = {}
 
     def update(self) -> None:
         readings: dict[str, LaneReading] = {}
+        own: dict[str, LaneReading] = {}
         for d, v in self._sim.lanearea.getAllSubscriptionResults().items():
             r = LaneReading(int(v[VAR_COUNT]), int(v[VAR_HALTING]), float(v[VAR_OCCUPANCY]))
+            if d.startswith("in:") and "@@" not in d:
+                own[d] = r
             key = d.split("@@", 1)[0] if d.startswith("in:") else d
             prev = readings.get(key)
             # pieces of one approach add up; occupancy keeps the most occupied piece
-            readings[key] = r if prev is None else LaneReading(
-                prev.count + r.count, prev.halting + r.halting, max(prev.occupancy, r.occupancy)
+            readings[key] = (
+                r
+                if prev is None
+                else LaneReading(prev.count + r.count, prev.halting + r.halting, max(prev.occupancy, r.occupancy))
             )
         self.readings = readings
+        self.own_readings = own
         for d, v in self._sim.inductionloop.getAllSubscriptionResults().items():
             n = int(v[VAR_COUNT])
+            self.loop_occupied[d] = float(v[VAR_OCCUPANCY]) > 0.0
             if n:
                 self.passed[d] = self.passed.get(d, 0) + n
 
     def incoming(self, lane: str) -> LaneReading:
         return self.readings.get(in_id(lane), EMPTY)
 
+    def own(self, lane: str) -> LaneReading:
+        """The approach lane's own detector, without the pieces on the lanes feeding it."""
+        return self.own_readings.get(in_id(lane), EMPTY)
+
     def outgoing(self, lane: str) -> LaneReading:
         return self.readings.get(out_id(lane), EMPTY)
+
+    def at_stop_line(self, lane: str) -> bool:
+        """Whether a vehicle stands on (or crosses) the stop-line loop this second."""
+        return self.loop_occupied.get(loop_id(lane), False)
 
     def discharged(self, lane: str) -> int:
         return self.passed.get(loop_id(lane), 0)

@@ -95,7 +95,9 @@ class SafeSignal:
     def at_decision_point(self, now: float) -> bool:
         return self.mode == "green" and self.green_elapsed(now) >= self.limits.min_green
 
-    def arbitrate(self, choice: int, status: list[PhaseStatus], now: float, *, priority: bool = False) -> tuple[int, str]:
+    def arbitrate(
+        self, choice: int, status: list[PhaseStatus], now: float, *, priority: bool = False
+    ) -> tuple[int, str]:
         """The phase that will actually be served, and why, given the controller's choice."""
         current = self.phase
         if self.green_elapsed(now) < self.limits.min_green:

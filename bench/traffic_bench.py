@@ -1,0 +1,243 @@
+"""Traffic benchmark: every controller on the RESCO scenarios, plus emergency and incident studies.
+
+Protocol: each (scenario, controller, seed) is one SUMO 1.28 simulation in a fresh process
+(core.batch, processes, isolate=True) over RESCO's window (cologne* 25200-28800 s, ingolstadt*
+57600-61200 s, grids 0-3600 s), ``--time-to-teleport -1``, demand scaled by ``--scale``.
+Delay = timeLoss + departDelay per vehicle, never-departed vehicles charged end - scheduled depart
+(RESCO's definition). Ratio = controller delay / fixed-time delay of the same seed in this run,
+averaged over seeds. RESCO's published figures (SUMO 1.9) are shown beside for reference only.
+
+    python bench/traffic_bench.py                      # all 8 scenarios x 4 controllers x 5 seeds
+    python bench/traffic_bench.py --quick --seeds 1    # smoke run (first 900 s)
+    python bench/traffic_bench.py --emergency --incidents --scenarios cologne8,ingolstadt21
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import reference_data_dir, write_results  # noqa: E402
+
+from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS  # noqa: E402
+from civicbrain.services.traffic.domain.evaluation import (  # noqa: E402
+    emergency_study,
+    incident_study,
+    run_specs,
+    summarize_batch,
+)
+from civicbrain.services.traffic.domain.scenarios import RESCO_NAMES, resco_scenario  # noqa: E402
+from civicbrain.services.traffic.domain.simulation import RunSpec  # noqa: E402
+
+TARGET_RATIO = {
+    "cologne1": 0.46,
+    "cologne3": 0.52,
+    "cologne8": 0.34,
+    "ingolstadt1": 0.53,
+    "ingolstadt7": 0.34,
+    "ingolstadt21": 0.45,
+}
+TARGET_ABS = {"grid4x4": 32.95, "arterial4x4": 654.1}
+LEARNERS = ("IDQN", "IPPO", "MPLight", "MPLightFULL", "FMA2C")
+
+
+def published() -> dict[str, dict[str, Any]]:
+    path = reference_data_dir() / "traffic" / "resco_results" / "resco_table.json"
+    if not path.exists():
+        return {}
+    delay = json.loads(path.read_text())["delay"]
+    out: dict[str, dict[str, Any]] = {}
+    for scen in RESCO_NAMES:
+        fixed = delay.get("FIXED", {}).get(scen, [math.nan])[0]
+        best = min(
+            ((delay[a][scen][0], a) for a in LEARNERS if a in delay and scen in delay[a]), default=(math.nan, "")
+        )
+        mp = delay.get("MAXPRESSURE", {}).get(scen, [math.nan])[0]
+        out[scen] = {
+            "fixed": fixed,
+            "max_pressure": mp,
+            "best": best[0],
+            "best_algorithm": best[1],
+            "best_ratio": best[0] / fixed if fixed == fixed and fixed else math.nan,
+        }
+    return out
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
+def _fmt(x: float, nd: int = 1) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenarios", default=",".join(RESCO_NAMES))
+    ap.add_argument("--controllers", default=",".join(CONTROLLERS))
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--quick", action="store_true", help="first 900 s of each window (smoke run)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-main", action="store_true", help="skip the controller table")
+    ap.add_argument("--emergency", action="store_true", help="ambulance pre-emption study")
+    ap.add_argument("--incidents", action="store_true", help="incident detection study")
+    ap.add_argument("--out", default="traffic_bench")
+    args = ap.parse_args(argv)
+    console = Console(width=200)
+    scen_names = [s for s in args.scenarios.split(",") if s]
+    controllers = [c for c in args.controllers.split(",") if c]
+    if "fixed" not in controllers:
+        controllers.insert(0, "fixed")
+    seeds = list(range(1, args.seeds + 1))
+
+    def scenario(name: str):
+        sc = resco_scenario(name).scaled(args.scale)
+        return sc.with_window(end=sc.begin + 900.0) if args.quick else sc
+
+    protocol = (
+        f"SUMO 1.28 (libsumo), one process per run; RESCO windows{' (first 900 s: --quick)' if args.quick else ''}; "
+        f"seeds {seeds}; scale {args.scale}; --time-to-teleport -1; delay = timeLoss + departDelay, never-departed "
+        "charged end - scheduled depart; ratio = delay / fixed-time delay of the same seed in this run (mean over seeds)."
+    )
+    console.print(f"[bold]Protocol[/bold]: {protocol}")
+    payload: dict[str, Any] = {"protocol": protocol, "args": vars(args), "best_controller": BEST}
+    pub = published()
+    payload["published"] = pub
+
+    if not args.no_main:
+        specs = [
+            RunSpec(scenario(s), c, seed=k, explain_every=0, label=f"{s}/{c}/{k}")
+            for s in scen_names
+            for c in controllers
+            for k in seeds
+        ]
+        with _progress(console) as bar:
+            task = bar.add_task("simulations", total=len(specs))
+            runs = run_specs(specs, workers=args.workers, progress=lambda d, t: bar.update(task, completed=d))
+        summary = summarize_batch(runs)
+        payload["results"] = summary
+        table = Table(title=f"Traffic controllers (scale {args.scale}, {len(seeds)} seeds)")
+        for col in (
+            "scenario", "controller", "delay s (mean±sd)", "trip s", "wait s", "never dep.", "free-flow s",
+            "ratio to fixed", "target", "RESCO fixed", "RESCO best (ratio)", "wall s",
+        ):  # fmt: skip
+            table.add_column(col, justify="right" if col not in ("scenario", "controller") else "left")
+        for s in scen_names:
+            for c in controllers:
+                r = summary.get(s, {}).get(c)
+                if not r:
+                    continue
+                p = pub.get(s, {})
+                target = TARGET_RATIO.get(s)
+                target_txt = f"≤{target}" if target else (f"<{TARGET_ABS[s]} s" if s in TARGET_ABS else "")
+                met = ""
+                if c != "fixed":
+                    ok = (
+                        r["ratio_to_fixed"] <= target and r["never_departed"] == 0
+                        if target
+                        else r["delay_mean"] < TARGET_ABS.get(s, -1)
+                    )
+                    met = " ✓" if ok else ""
+                table.add_row(
+                    s,
+                    c + (" *" if c == BEST else ""),
+                    f"{_fmt(r['delay_mean'])} ± {_fmt(r['delay_sd'])}",
+                    _fmt(r["trip_time_mean"]),
+                    _fmt(r["wait_mean"]),
+                    str(r["never_departed"]),
+                    _fmt(r["free_flow_trip_mean"]),
+                    _fmt(r["ratio_to_fixed"], 3) + met,
+                    target_txt,
+                    _fmt(p.get("fixed", math.nan)),
+                    f"{_fmt(p.get('best', math.nan))} ({_fmt(p.get('best_ratio', math.nan), 2)} {p.get('best_algorithm', '')})",
+                    _fmt(r["wall_s_mean"], 2),
+                )
+        console.print(table)
+        console.print(
+            "* = controller recommended as 'best'; ✓ = target met (ratio and zero never-departed, or absolute delay)"
+        )
+
+    if args.emergency:
+        studies = []
+        for s in scen_names:
+            with _progress(console) as bar:
+                task = bar.add_task(f"emergency {s}", total=2 * len(seeds))
+                studies.append(
+                    emergency_study(
+                        scenario(s),
+                        BEST,
+                        seeds,
+                        workers=args.workers,
+                        progress=lambda d, t: bar.update(task, completed=d),
+                    )
+                )
+        payload["emergency"] = studies
+        t = Table(title="Emergency-vehicle pre-emption (5 ambulances per run)")
+        for col in (
+            "scenario",
+            "median EMS s without",
+            "with",
+            "ratio (target ≤0.7)",
+            "delay without",
+            "with",
+            "change (≤+5%)",
+        ):
+            t.add_column(col)
+        for e in studies:
+            t.add_row(
+                e["scenario"], _fmt(e["ems_median_without"]), _fmt(e["ems_median_with"]), _fmt(e["ems_median_ratio"], 3),
+                _fmt(e["delay_without"], 2), _fmt(e["delay_with"], 2), f"{100 * e['delay_change']:+.1f}%",
+            )  # fmt: skip
+        console.print(t)
+
+    if args.incidents:
+        studies = []
+        for s in scen_names:
+            with _progress(console) as bar:
+                task = bar.add_task(f"incidents {s}", total=2 * len(seeds))
+                studies.append(
+                    incident_study(
+                        scenario(s),
+                        BEST,
+                        seeds,
+                        workers=args.workers,
+                        progress=lambda d, t: bar.update(task, completed=d),
+                    )
+                )
+        payload["incidents"] = studies
+        t = Table(title="Incident detection (3 lane blockages per run; false alarms on incident-free runs)")
+        for col in (
+            "scenario",
+            "injected",
+            "detected",
+            "≤120 s (target ≥90%)",
+            "median detect s",
+            "false alarms/h/10 junctions (≤1)",
+        ):
+            t.add_column(col)
+        for e in studies:
+            t.add_row(
+                e["scenario"], str(e["injected"]), f"{100 * e['detection_rate']:.0f}%", f"{100 * e['detected_within_120s']:.0f}%",
+                _fmt(e["median_time_to_detect"]), _fmt(e["false_alarms_per_hour_per_10_junctions"], 2),
+            )  # fmt: skip
+        console.print(t)
+
+    path = write_results(args.out, payload)
+    console.print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
