@@ -91,7 +91,7 @@ def map_jobs(
         return _map_processes(func, items, workers=chosen.workers, isolate=isolate, progress=progress)
     from distributed import Client  # imported lazily: most runs never need Dask
 
-    with Client(chosen.dask_address) as client:
+    with Client(chosen.dask_address) as client:  # type: ignore[no-untyped-call]
         return _map_dask(func, items, client=client, progress=progress)
 
 
@@ -141,7 +141,7 @@ def _map_dask(
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(items)
     done = 0
-    for future in dask_as_completed(futures):
+    for future in dask_as_completed(futures):  # type: ignore[no-untyped-call]
         results[index[future.key]] = future.result()
         done += 1
         if progress:

@@ -514,7 +514,7 @@ def _read_csv(path: Path) -> Iterator[Mapping[str, Any]]:
             raise ValidationFailed("the CSV file has no header row", field="file")
         for row in reader:
             if None in row:  # more cells than headers: keep them visible rather than losing them
-                row["_extra_cells"] = row.pop(None)  # type: ignore[call-overload]
+                row["_extra_cells"] = row.pop(None)
             yield row
 
 

@@ -128,7 +128,8 @@ class EntryView:
 
     @property
     def explanation(self) -> dict[str, Any]:
-        return (self.payload or {}).get("explanation", {})
+        value: dict[str, Any] = (self.payload or {}).get("explanation", {})
+        return value
 
     @property
     def outcome(self) -> Any:
@@ -136,7 +137,8 @@ class EntryView:
 
     @property
     def inputs(self) -> dict[str, Any]:
-        return (self.payload or {}).get("inputs", {})
+        value: dict[str, Any] = (self.payload or {}).get("inputs", {})
+        return value
 
 
 @dataclass(frozen=True)
