@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path
 from starlette.middleware.sessions import SessionMiddleware
 
 from civicbrain import __version__
 from civicbrain.api.errors import install_error_handlers
 from civicbrain.api.routes import appeals, auth, decisions, exchange, privacy, register
 from civicbrain.core.context import Runtime
+from civicbrain.core.jobs import get_job
 from civicbrain.core.registry import load_services
 from civicbrain.core.settings import Settings, get_settings
 from civicbrain import portal
@@ -24,7 +27,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is None:
         settings = settings or get_settings()
         runtime = Runtime(settings, load_services())
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        interrupted = runtime.jobs.recover()
+        if interrupted:
+            log.warning("%d background jobs were interrupted by the last shutdown", interrupted)
+        yield
+        runtime.jobs.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"civicbrain — {runtime.settings.instance_name}",
         version=__version__,
         description="Open, auditable and contestable AI-assisted public services. Every automated "
@@ -48,6 +60,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for spec in runtime.services.values():
         if spec.router is not None:
             app.include_router(spec.router, prefix=f"/api/v1/{spec.name}", tags=[spec.name])
+
+    @app.get("/api/v1/jobs/{job_id}", tags=["meta"], summary="A background job's status and progress")
+    def job_status(job_id: str = Path(min_length=36, max_length=36)) -> dict[str, Any]:
+        return get_job(runtime, job_id)
 
     @app.get("/api/v1/health", tags=["meta"], summary="Liveness and what this instance runs")
     def health() -> dict[str, Any]:

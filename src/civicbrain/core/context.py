@@ -33,6 +33,7 @@ from civicbrain.core.timeutil import utcnow
 if TYPE_CHECKING:
     from civicbrain.core.appeals import Appeals
     from civicbrain.core.exchange import Exchange
+    from civicbrain.core.jobs import JobRunner
     from civicbrain.core.privacy_office import PrivacyOffice
 
 
@@ -81,6 +82,13 @@ class Runtime:
         self.services = {spec.name: spec for spec in services}
         self.register = Register([*cards_of(self.services.values()), *extra_cards])
         self.clock = clock
+
+    @cached_property
+    def jobs(self) -> JobRunner:
+        """Background jobs of this process (portal buttons, long API requests)."""
+        from civicbrain.core.jobs import JobRunner
+
+        return JobRunner(self)
 
     @contextmanager
     def unit(self, *, actor: str | None = None) -> Iterator[Platform]:
