@@ -307,28 +307,30 @@ class Consultation:
         keep[int(np.argmax(shown))] = True  # the leading hypothesis is always on the list
         return keep
 
+    def _candidate(self, i: int, shown: np.ndarray, pi: np.ndarray) -> Candidate:
+        pathology = self.kb.pathologies[self.model.classes_[i]]
+        contributions = sorted(self._contributions(i, pi), key=lambda c: -c.log_likelihood_ratio)
+        return Candidate(
+            pathology=pathology.name,
+            icd10=pathology.icd10,
+            severity=pathology.severity,
+            probability=float(shown[i]),
+            evidence_for=tuple(c for c in contributions[:5] if c.log_likelihood_ratio > 0),
+            evidence_against=tuple(c for c in contributions[::-1][:5] if c.log_likelihood_ratio < 0),
+        )
+
+    def leading_candidates(self, n: int) -> list[Candidate]:
+        """The n most probable pathologies with their evidence, whether or not they are in the differential."""
+        pi = self.posterior
+        return [self._candidate(int(i), pi, pi) for i in np.argsort(-pi)[:n]]
+
     def result(self, stopped_because: str | None = None) -> ConsultationResult:
         pi = self.posterior
         shown = softmax(self.log_posterior, self.policy.differential_temperature)
         classes = self.model.classes_
         order = np.argsort(-shown)
         keep = self._in_differential(shown)
-        candidates = []
-        for i in order:
-            if not keep[i]:
-                continue
-            pathology = self.kb.pathologies[classes[i]]
-            contributions = sorted(self._contributions(int(i), pi), key=lambda c: -c.log_likelihood_ratio)
-            candidates.append(
-                Candidate(
-                    pathology=pathology.name,
-                    icd10=pathology.icd10,
-                    severity=pathology.severity,
-                    probability=float(shown[i]),
-                    evidence_for=tuple(c for c in contributions[:5] if c.log_likelihood_ratio > 0),
-                    evidence_against=tuple(c for c in contributions[::-1][:5] if c.log_likelihood_ratio < 0),
-                )
-            )
+        candidates = [self._candidate(int(i), shown, pi) for i in order if keep[i]]
         answers = tuple(
             (code, self.kb.evidences[code].question, self._answer_label(code, self.answers[code]))
             for code in [self.initial_evidence, *self.asked]
