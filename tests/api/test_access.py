@@ -104,3 +104,9 @@ def test_the_register_is_public(client):
     assert record["tier_1"]["name"] and record["tier_2"]["data_specification"]["legal_basis"]
     audit = client.get("/api/v1/register/concessions.fare_eligibility/audit").json()
     assert {a["attribute"] for a in audit["by_attribute"]} == {"region", "age_band", "sex"}
+
+
+def test_service_routes_are_mounted_and_scoped(client):
+    assert client.post("/api/v1/concessions/assessments", headers=auth(client, "citizen")).status_code == 403
+    r = client.post("/api/v1/concessions/assessments", headers=auth(client, "officer"))
+    assert r.status_code == 200 and r.json()["assessed"] == 40

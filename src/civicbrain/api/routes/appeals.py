@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.api.deps import Ctx, CurrentUser
+from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.api.views import appeal_view
 from civicbrain.core.identity import Role
 

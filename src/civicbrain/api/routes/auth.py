@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.api.deps import Ctx, CurrentUser
+from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.core.identity import authenticate, issue_token
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])

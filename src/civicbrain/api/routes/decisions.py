@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
-from civicbrain.api.deps import Ctx, CurrentUser
+from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.api.views import appeal_view, decision_view
 from civicbrain.core.access import visible_entry
 from civicbrain.core.identity import Role

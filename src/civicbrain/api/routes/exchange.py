@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, File, Path, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.api.deps import Ctx, CurrentUser
+from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.api.views import feed_view, quarantine_view
 from civicbrain.core.errors import ValidationFailed
 from civicbrain.core.exchange import FeedSchema, read_upload_bytes

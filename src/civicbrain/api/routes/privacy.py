@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.api.deps import Ctx, CurrentUser
+from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.core.identity import Role
 from civicbrain.core.models import ErasureRequest
 from civicbrain.core.timeutil import aware

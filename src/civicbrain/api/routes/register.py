@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
-from civicbrain.api.deps import Ctx
+from civicbrain.web.deps import Ctx
 from civicbrain.api.views import card_view
 from civicbrain.core.audit import audit_algorithm
 from civicbrain.core.register import live_figures

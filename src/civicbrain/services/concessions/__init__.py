@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from civicbrain.core.registry import ServiceSpec
 from civicbrain.services.concessions.algorithms import FARE_CONCESSION
+from civicbrain.services.concessions.api import router
+from civicbrain.services.concessions.cli import app as cli
 from civicbrain.services.concessions.feeds import HOUSEHOLD_INCOME
 from civicbrain.services.concessions.seed import seed_demo
 
@@ -18,5 +20,7 @@ SERVICE = ServiceSpec(
     description="Automatic eligibility for the public-transport fare concession, with reasons and review.",
     algorithms=(FARE_CONCESSION,),
     feeds=(HOUSEHOLD_INCOME,),
+    router=router,
+    cli=cli,
     seed_demo=seed_demo,
 )
