@@ -90,6 +90,7 @@ def _csv_row(index: int) -> list[str]:
             row[5] = "2026-02-30"
         elif defect == "missing_key":
             row[0] = ""
+            row[4] = f"{index}.00"  # keeps the row unique: identical bad rows are quarantined once
         else:
             row[3] = "maybe"
     return row
@@ -121,9 +122,7 @@ def register_income_feed(runtime: Runtime) -> int:
         if ctx.session.get(Agency, AGENCY_ID) is None:
             ctx.session.add(Agency(id=AGENCY_ID, name="Social Insurance Office"))
             ctx.session.flush()
-        feed = ctx.exchange.register_feed(
-            agency_id=AGENCY_ID, name=FEED_NAME, purpose=FEED_PURPOSE, schema=FEED_SCHEMA
-        )
+        feed = ctx.exchange.register_feed(agency_id=AGENCY_ID, name=FEED_NAME, purpose=FEED_PURPOSE, schema=FEED_SCHEMA)
         return feed.id
 
 
@@ -324,3 +323,5 @@ def test_generated_file_has_the_declared_shape(tmp_path: Path) -> None:
     assert {rows[i]["person_id"] for i in range(1000) if is_bad_row(i)} >= {""}
     assert any(r["employed"] == "maybe" for r in rows) and any(r["assessed_on"] == "2026-02-30" for r in rows)
     assert any(r["monthly_income"].startswith("n/a") for r in rows)
+    bad_rows = [tuple(_csv_row(i)) for i in range(TEST_ROWS) if is_bad_row(i)]
+    assert len(set(bad_rows)) == len(bad_rows), "identical bad rows would be quarantined once, not each"

@@ -1,0 +1,379 @@
+"""Core benchmark: ledger appends, ledger verification and feed intake, on SQLite and PostgreSQL.
+
+Protocol (printed with the figures and written to bench/results/core_bench.json):
+
+1. Ledger appends go through ``Platform.decide`` - the real path: register check, privacy check,
+   per-subject key, encryption, head lock, hash - with a registered live test card, over a pool of
+   10,000 pseudonymous subjects (so subject keys are created as in real use).
+   (a) one decision per unit of work (one commit each), ``--single`` decisions per repetition;
+   (b) ``--batch`` decisions per unit of work, filling the ledger up to ``--ledger-entries`` in
+       ``--repeats`` equal segments, each segment one repetition.
+2. ``core.ledger.verify`` over exactly ``--ledger-entries`` entries, ``--repeats`` times.
+3. Feed intake: ``Exchange.ingest_file`` of a generated CSV of ``--intake-rows`` monthly income
+   records (person id, month, income band, employed, income, assessment date; 1% bad rows in four
+   kinds), into a freshly migrated database per repetition. Rate = rows read / seconds, including
+   hashing the file, validation, quarantine and the per-chunk commits. Counts are asserted.
+
+SQLite: a migrated file in a temporary directory (WAL, synchronous=NORMAL, as in production).
+PostgreSQL: ``--pg-url`` or CIVICBRAIN_TEST_DATABASE_URL, in a private schema dropped afterwards.
+Timings are wall-clock on a shared machine; other jobs may run beside this one (see load average).
+
+Run: nice -n 5 .venv/bin/python bench/core_bench.py [--quick] [--sqlite-only] [--pg-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+from _common import mean, sd, write_results  # noqa: E402
+from tests.core.test_intake_crash import (  # noqa: E402
+    expected_bad_rows,
+    register_income_feed,
+    write_income_csv,
+)
+
+from civicbrain.core.context import Platform, Runtime  # noqa: E402
+from civicbrain.core.db import create_engine  # noqa: E402
+from civicbrain.core.ledger import verify  # noqa: E402
+from civicbrain.core.models import FeedRecord  # noqa: E402
+from civicbrain.core.privacy import DataCategory, Purpose  # noqa: E402
+from civicbrain.core.register import AlgorithmCard  # noqa: E402
+from civicbrain.core.settings import Settings  # noqa: E402
+from civicbrain.migrations.runner import upgrade_engine  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+SUBJECT_POOL = 10_000
+TARGETS = {"append_batched": 2000.0, "verify": 5.0, "intake": 20_000.0}
+
+BENCH_CARD = AlgorithmCard(
+    id="bench.rule",
+    version="1.0",
+    title="Benchmark rule",
+    purpose="Measures the decision path of the platform core.",
+    service="bench",
+    owner_agency="civil-affairs",
+    contact="bench@demo.city",
+    legal_basis="None: benchmark only",
+    decision_type="A synthetic eligibility decision",
+    human_oversight="None: no decision of it acts on anyone.",
+    data_purpose=Purpose.BENEFITS,
+    inputs={"income_band": DataCategory.FINANCIAL, "age_band": DataCategory.DEMOGRAPHIC},
+    method="A fixed rule on the income band.",
+    favourable_outcomes=("granted",),
+    status="live",
+)
+
+
+@dataclass
+class Sizes:
+    repeats: int
+    single: int
+    batch: int
+    ledger_entries: int
+    intake_rows: int
+
+
+@dataclass
+class Measurement:
+    backend: str
+    name: str
+    size: str
+    unit: str
+    values: list[float]
+    target: str = ""
+    met: bool | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return f"{mean(self.values):,.2f} ± {sd(self.values):,.2f}"
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_sqlite() -> Iterator[Engine]:
+    with tempfile.TemporaryDirectory(prefix="cb-bench-") as folder:
+        engine = create_engine(f"sqlite:///{folder}/bench.db")
+        upgrade_engine(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def fresh_postgres(url: str) -> Callable[[], AbstractContextManager[Engine]]:
+    @contextmanager
+    def fresh() -> Iterator[Engine]:
+        schema = f"cb_bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            upgrade_engine(engine)
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    return fresh
+
+
+def database_version(fresh: Callable[[], AbstractContextManager[Engine]]) -> str:
+    with fresh() as engine, engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return "SQLite " + conn.execute(text("select sqlite_version()")).scalar_one()
+        return "PostgreSQL " + conn.execute(text("show server_version")).scalar_one()
+
+
+def bench_settings() -> Settings:
+    return Settings(environment="test", secret_key=secrets.token_hex(32), ledger_pepper=secrets.token_hex(32))
+
+
+def runtime_on(engine: Engine) -> Runtime:
+    return Runtime(bench_settings(), (), engine=engine, extra_cards=(BENCH_CARD,))
+
+
+# --- ledger ------------------------------------------------------------------------------------
+
+
+def decide_one(ctx: Platform, number: int) -> None:
+    band = ("low", "middle", "high")[number % 3]
+    ctx.decide(
+        algorithm=BENCH_CARD.id,
+        version=BENCH_CARD.version,
+        subject=f"person:B{number % SUBJECT_POOL:06d}",
+        inputs={"income_band": band, "age_band": "30-44"},
+        outcome={"label": "granted" if band == "low" else "refused", "amount": 120.0},
+        explanation={"summary": f"The income band is {band}.", "factors": [{"income_band": band}]},
+        mode="live",
+    )
+
+
+def appends_one_per_commit(runtime: Runtime, count: int, first: int) -> float:
+    """Decisions per second when each one is its own unit of work (the web request case)."""
+    started = time.perf_counter()
+    for number in range(first, first + count):
+        with runtime.unit(actor="bench") as ctx:
+            decide_one(ctx, number)
+    return count / (time.perf_counter() - started)
+
+
+def appends_batched(runtime: Runtime, count: int, first: int, batch: int) -> float:
+    """Decisions per second when a bulk job commits every ``batch`` decisions."""
+    started = time.perf_counter()
+    for start in range(first, first + count, batch):
+        with runtime.unit(actor="bench") as ctx:
+            for number in range(start, min(start + batch, first + count)):
+                decide_one(ctx, number)
+    return count / (time.perf_counter() - started)
+
+
+def verify_seconds(runtime: Runtime, expected: int) -> float:
+    started = time.perf_counter()
+    with runtime.sessions() as session:
+        result = verify(session)
+    seconds = time.perf_counter() - started
+    assert result.ok and result.checked == expected, result
+    return seconds
+
+
+def bench_ledger(backend: str, fresh: Callable[[], AbstractContextManager[Engine]], sizes: Sizes) -> list[Measurement]:
+    with fresh() as engine:
+        runtime = runtime_on(engine)
+        single = [appends_one_per_commit(runtime, sizes.single, i * sizes.single) for i in range(sizes.repeats)]
+        written = sizes.single * sizes.repeats
+        segment = (sizes.ledger_entries - written) // sizes.repeats
+        batched = []
+        for i in range(sizes.repeats):
+            count = segment if i < sizes.repeats - 1 else sizes.ledger_entries - written
+            batched.append(appends_batched(runtime, count, written, sizes.batch))
+            written += count
+        verifies = [verify_seconds(runtime, sizes.ledger_entries) for _ in range(sizes.repeats)]
+    return [
+        Measurement(
+            backend,
+            "ledger append, 1 decision per commit",
+            f"{sizes.single:,} × {sizes.repeats}",
+            "decisions/s",
+            single,
+        ),
+        Measurement(
+            backend,
+            f"ledger append, {sizes.batch} per commit",
+            f"{segment:,} × {sizes.repeats}",
+            "decisions/s",
+            batched,
+            "≥ 2,000/s",
+            mean(batched) >= TARGETS["append_batched"],
+        ),
+        Measurement(
+            backend,
+            "ledger verify",
+            f"{sizes.ledger_entries:,} entries",
+            "s",
+            verifies,
+            "< 5 s" if sizes.ledger_entries == 100_000 else "< 5 s at 100,000",
+            mean(verifies) * 100_000 / sizes.ledger_entries < TARGETS["verify"],
+        ),
+    ]
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def intake_once(fresh: Callable[[], AbstractContextManager[Engine]], csv_path: Path, rows: int) -> dict[str, Any]:
+    with fresh() as engine:
+        runtime = runtime_on(engine)
+        register_income_feed(runtime)
+        with runtime.unit(actor="bench") as ctx:
+            feed = ctx.exchange.feed("social-insurance", "monthly_income")
+            started = time.perf_counter()
+            report = ctx.exchange.ingest_file(feed, csv_path)
+            seconds = time.perf_counter() - started
+        with runtime.sessions() as session:
+            stored = session.scalar(sqlalchemy.select(sqlalchemy.func.count()).select_from(FeedRecord))
+    bad = expected_bad_rows(rows)
+    assert report.rows_seen == rows and report.quarantined == bad, report
+    assert report.accepted == stored == rows - bad, (report, stored)
+    return {"rate": rows / seconds, "seconds": seconds, "accepted": report.accepted, "quarantined": bad}
+
+
+def bench_intake(
+    backend: str, fresh: Callable[[], AbstractContextManager[Engine]], csv_path: Path, sizes: Sizes
+) -> Measurement:
+    runs = [intake_once(fresh, csv_path, sizes.intake_rows) for _ in range(sizes.repeats)]
+    rates = [r["rate"] for r in runs]
+    return Measurement(
+        backend, "feed intake (ingest_file, CSV)", f"{sizes.intake_rows:,} rows", "records/s", rates,
+        "≥ 20,000/s", mean(rates) >= TARGETS["intake"],
+        {"seconds": [round(r["seconds"], 2) for r in runs], "accepted": runs[0]["accepted"],
+         "quarantined": runs[0]["quarantined"]},
+    )  # fmt: skip
+
+
+# --- protocol and output -----------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def protocol(sizes: Sizes, databases: dict[str, str]) -> dict[str, Any]:
+    return {
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "niceness": os.nice(0),
+        "python": platform.python_version(),
+        "sqlalchemy": sqlalchemy.__version__,
+        "sqlite_library": sqlite3.sqlite_version,
+        "databases": databases,
+        "sizes": asdict(sizes),
+        "subject_pool": SUBJECT_POOL,
+        "timer": "time.perf_counter, wall clock",
+    }
+
+
+def render(measurements: list[Measurement], proto: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"[bold]civicbrain core bench[/bold] — {proto['cpu']}, {proto['cpus']} CPUs,"
+        f" load {proto['load_average_at_start']} at start, {proto['load_average_at_end']} at end,"
+        f" nice {proto['niceness']}, Python {proto['python']}; {', '.join(proto['databases'].values())}"
+    )
+    table = Table(title="Core benchmark (mean ± sd over repetitions)")
+    for column in ("database", "measurement", "size × reps", "mean ± sd", "unit", "target", "met"):
+        table.add_column(column, justify="right" if column == "mean ± sd" else "left")
+    for m in measurements:
+        met = "" if m.met is None else ("[green]yes[/green]" if m.met else "[red]no[/red]")
+        table.add_row(m.backend, m.name, m.size, m.summary, m.unit, m.target, met)
+    console.print(table)
+
+
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    quick = Sizes(repeats=3, single=200, batch=500, ledger_entries=10_000, intake_rows=100_000)
+    full = Sizes(repeats=3, single=1_000, batch=500, ledger_entries=100_000, intake_rows=1_000_000)
+    base = quick if args.quick else full
+    return Sizes(
+        repeats=args.repeats or base.repeats,
+        single=args.single or base.single,
+        batch=args.batch or base.batch,
+        ledger_entries=args.ledger_entries or base.ledger_entries,
+        intake_rows=args.intake_rows or base.intake_rows,
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="civicbrain core benchmark: ledger and feed intake")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--pg-url", default=os.environ.get("CIVICBRAIN_TEST_DATABASE_URL", DEFAULT_PG_URL))
+    parser.add_argument("--repeats", type=int, help="repetitions of each timing (default 3)")
+    parser.add_argument("--single", type=int, help="decisions per repetition at one commit each")
+    parser.add_argument("--batch", type=int, help="decisions per commit in the batched run (default 500)")
+    parser.add_argument("--ledger-entries", type=int, help="ledger size that verify walks (default 100,000)")
+    parser.add_argument("--intake-rows", type=int, help="rows in the generated CSV (default 1,000,000)")
+    parser.add_argument("--only", choices=("ledger", "intake"), help="run one part only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = sizes_from(args)
+    backends: dict[str, Callable[[], AbstractContextManager[Engine]]] = {"sqlite": fresh_sqlite}
+    if not args.sqlite_only:
+        backends["postgresql"] = fresh_postgres(args.pg_url)
+    databases = {name: database_version(fresh) for name, fresh in backends.items()}
+    proto = protocol(sizes, databases)
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a wide table even when piped to a file
+    measurements: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="cb-bench-csv-") as folder:
+        csv_path = write_income_csv(Path(folder) / "monthly_income.csv", sizes.intake_rows)
+        for name, fresh in backends.items():
+            if args.only in (None, "ledger"):
+                measurements += bench_ledger(name, fresh, sizes)
+            if args.only in (None, "intake"):
+                measurements.append(bench_intake(name, fresh, csv_path, sizes))
+            console.print(f"{name}: done")
+    proto["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    render(measurements, proto, console)
+    results = [{**asdict(m), "mean": mean(m.values), "sd": sd(m.values)} for m in measurements]
+    path = write_results("core_bench", {"protocol": proto, "quick": args.quick, "results": results})
+    console.print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
