@@ -329,6 +329,8 @@ def test_overturn_is_recorded_and_the_citizen_sees_outcome_and_reasons(client, s
     sign_in(client, "citizen")
     page = html(client.get(f"/decisions/{receipt_of(seeded)}"))
     assert "tag-overturned" in page and reasons in page and "human review" in page
+    assert "After review" in page and "the decision was reversed" in page
+    assert 'name="grounds"' not in page  # nothing left to contest
     assert reasons in html(client.get("/my-data"))
 
 
@@ -348,11 +350,18 @@ def test_audit_page_is_refused_to_other_roles(client, username):
     assert client.get("/audit").status_code == 403
 
 
-def test_officer_sees_their_agencys_feeds_and_uploads(client):
+def test_officer_sees_their_agencys_feeds_records_and_quarantine(client, seeded):
+    with seeded.unit() as ctx:
+        feed = ctx.exchange.feed("civil-affairs", "household_income")
+        bad = {"person_id": "P0003", "month": "2026-11", "income_band": "low", "minimum_livelihood": "perhaps"}
+        ctx.exchange.post_records(feed, [bad])
     sign_in(client, "officer")
     page = html(client.get("/officer"))
     assert "Civil Affairs Bureau" in page and "civil-affairs / household_income" in page
     assert "person_id" in page  # the declared schema
+    assert "<strong>40</strong> validated records held" in page
+    assert "<strong>1</strong> waiting in quarantine" in page
+    assert "valid boolean" in page and "perhaps" in page  # the reason and the record as sent
 
 
 @pytest.mark.parametrize("username", ["citizen", "reviewer", "auditor"])

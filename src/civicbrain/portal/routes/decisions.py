@@ -87,11 +87,13 @@ def decision_context(ctx: Platform, principal: Principal, receipt: str) -> dict[
 
 
 def may_contest(principal: Principal, entry: EntryView, appeals: list[Appeal]) -> bool:
-    """Whether to offer the form. The core decides again when it is sent; this only avoids a useless form."""
+    """Whether to offer the form. The core decides again when it is sent; this only avoids a useless form:
+    none while an appeal is open, and none once the decision was overturned (there is nothing left to contest).
+    """
     return (
         principal.role == Role.CITIZEN
         and entry.kind == "automated"
         and entry.mode in ("advisory", "live")
         and not entry.erased
-        and not any(a.status == "open" for a in appeals)
+        and not any(a.status in ("open", "overturned") for a in appeals)
     )

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
 
+from civicbrain.core.context import Platform
 from civicbrain.core.identity import Role
-from civicbrain.core.models import Agency
+from civicbrain.core.models import Agency, FeedRecord
 from civicbrain.portal.web import Ctx, SignedIn, render
 
 router = APIRouter()
@@ -25,6 +27,7 @@ def officer_page(request: Request, ctx: Ctx, principal: SignedIn) -> HTMLRespons
         {
             "feed": feed,
             "uploads": ctx.exchange.uploads(feed),
+            "records": records_held(ctx, feed.id),
             "quarantine": ctx.exchange.quarantine(feed, limit=QUARANTINE_SHOWN),
         }
         for feed in ctx.exchange.feeds(agency_id)
@@ -32,3 +35,7 @@ def officer_page(request: Request, ctx: Ctx, principal: SignedIn) -> HTMLRespons
     agency = ctx.session.get(Agency, agency_id) if agency_id else None
     context = {"feeds": feeds, "agency": agency, "principal": principal, "quarantine_shown": QUARANTINE_SHOWN}
     return render(request, "officer.html", context)
+
+
+def records_held(ctx: Platform, feed_id: int) -> int:
+    return int(ctx.session.scalar(select(func.count()).where(FeedRecord.feed_id == feed_id)) or 0)
