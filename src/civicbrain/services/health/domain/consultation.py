@@ -151,6 +151,8 @@ class Consultation:
                 return answer.strip().lower() in ("yes", "y", "true", "1")
             return bool(answer)
         if evidence.data_type == CATEGORICAL:
+            if isinstance(answer, list | tuple | set | frozenset) and len(answer) == 1:
+                answer = next(iter(answer))  # a form may send a one-element list for a choose-one question
             value = str(answer)
             if value not in evidence.values:
                 raise ValueError(f"answer: {value!r} is not a value of {code} ({list(evidence.values)})")

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 
 CENT = Decimal("0.01")
 
@@ -37,7 +37,7 @@ def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-class ClaimStatus(str, Enum):
+class ClaimStatus(StrEnum):
     REFUSED = "refused"
     IN_NOTICE = "in_public_notice"
     OBJECTED = "objected_awaiting_human_decision"

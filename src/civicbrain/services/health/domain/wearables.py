@@ -14,6 +14,7 @@ Sensitivity is a parameter; the benchmark reports detection and false alerts for
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,8 @@ class WearableAlert:
         return (
             f"resting heart rate {self.current_bpm:.0f} bpm against your usual {self.baseline_bpm:.0f} bpm at this "
             f"time of day (+{self.current_bpm - self.baseline_bpm:.0f} bpm, {self.deviations:.1f} "
-            f"standard errors) over {self.elevated_hours} hours with data since {self.elevated_since:%Y-%m-%d %H:%M}. This is not a "
-            "diagnosis: if you feel unwell, contact your doctor."
+            f"standard errors) over {self.elevated_hours} hours with data since "
+            f"{self.elevated_since:%Y-%m-%d %H:%M}. This is not a diagnosis: if you feel unwell, contact your doctor."
         )
 
 
@@ -93,7 +94,8 @@ class RestingHeartRateMonitor:
             past = grid[max(0, day - self.baseline_days) : day]
             # neighbouring hours of day pooled: a stabler baseline from fewer days
             stacked = np.concatenate([np.roll(past, shift, axis=1) for shift in (-1, 0, 1)])
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # hours never at rest in the window are NaN, by design
+                warnings.simplefilter("ignore", RuntimeWarning)
                 baseline[day] = np.nanmedian(stacked, axis=0)
                 residuals = past - np.nanmedian(past, axis=0)
                 spread[day] = 1.4826 * np.nanmedian(np.abs(residuals - np.nanmedian(residuals)))
@@ -133,6 +135,8 @@ class RestingHeartRateMonitor:
             if i <= quiet_until:
                 continue
             window = frame.iloc[max(0, i - self.window_hours + 1) : i + 1].dropna(subset=["resting_bpm"])
+            hot = window[window.excess_bpm >= self.min_excess_bpm]  # the explanation shows the elevated hours
+            window = hot if len(hot) else window
             alerts.append(
                 WearableAlert(
                     raised_at=frame.index[i] + pd.Timedelta(hours=1),  # known at the end of the hour
