@@ -47,7 +47,7 @@ def error_page(request: Request, status: int, message: str, reference: str | Non
 
 
 def install(app: FastAPI) -> None:
-    api_handlers: dict[Any, Handler] = dict(app.exception_handlers)  # type: ignore[arg-type]
+    api_handlers: dict[Any, Handler] = dict(app.exception_handlers)
 
     def for_portal(exc_class: Any, portal_handler: Handler) -> None:
         api_handler = api_handlers.get(exc_class)
@@ -82,7 +82,7 @@ def install(app: FastAPI) -> None:
         log.exception("unexpected error on a portal page (reference %s)", reference, exc_info=exc)
         return error_page(request, 500, "Please try again later. If it persists, quote this reference.", reference)
 
-    async def sign_in_required(request: Request, _exc: SignInRequired) -> Response:
+    async def sign_in_required(request: Request, _exc: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
             target = request.url.path
