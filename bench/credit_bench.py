@@ -7,14 +7,17 @@ Protocol (stated with the figures, written to bench/results/credit_bench.json):
    >= 0.7 (the name bench's default threshold, and our matcher's stated threshold). Our
    matcher and nomenklatura's logic-v2 (default config) score the same rows in the same
    run. The file is a dev split: no rule in the matcher refers to an item of it.
-2. Screening (OpenSanctions qarin fixtures). The list holds the 683 untreated UN names;
+2. Entity checks (nomenklatura entity bench, checks.yml): labelled query/candidate
+   entities with name properties only; same threshold and same-run comparison. Its
+   labels partly overlap the name pairs (nk_checks) and sometimes disagree with them.
+3. Screening (OpenSanctions qarin fixtures). The list holds the 683 untreated UN names;
    each treated name (typos, dropped or split parts, reordering) is screened against it
    through candidate generation (top 20 by blocking keys) and the matcher. Recall: the
    treated name matches its own untreated entry. False positives: any of the 2,000
    synthetic people matches any list entry. Run twice: names only (the primary protocol:
    yente's candidate-generation fixtures are name fixtures) and with birth dates as
    qualifiers (the treated file also perturbs dates: years moved, days changed, dropped).
-3. Optional scale (--list-size N): a synthetic list of N people recombined from the
+4. Optional scale (--list-size N): a synthetic list of N people recombined from the
    2,000 synthetic name parts and birth dates, then the treated UN queries and the
    negatives screened against list + UN entries: index build rate and query latency.
 
@@ -36,6 +39,7 @@ from _common import mean, percentile, reference_data_dir, write_results  # noqa:
 
 from civicbrain.services.credit.domain.blocking import CandidateIndex  # noqa: E402
 from civicbrain.services.credit.domain.evaluation import (  # noqa: E402
+    evaluate_entity_checks,
     logic_v2_scorer,
     our_pair_score,
     read_pairs,
@@ -175,6 +179,16 @@ def _print_tables(result: dict[str, Any]) -> None:
             f"{name:<10} {m['n']:>5} {m['precision']:>10.3f} {m['recall']:>8.3f} {m['f1']:>7.3f} "
             f"{m['tp']:>5} {m['fp']:>5} {m['fn']:>5} {m['seconds']:>6.1f}"
         )
+    checks = result.get("entity_checks")
+    if checks:
+        print(f"\nEntity checks: {checks['file']}")
+        for name in ("ours", "logic_v2"):
+            m = checks[name]
+            if m.get("n"):
+                print(
+                    f"{name:<10} {m['n']:>5} {m['precision']:>10.3f} {m['recall']:>8.3f} {m['f1']:>7.3f} "
+                    f"{m['tp']:>5} {m['fp']:>5} {m['fn']:>5}"
+                )
     screening = result.get("screening")
     if not screening:
         return
@@ -201,12 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="credit matching benchmark")
     data = reference_data_dir() / "credit"
     parser.add_argument("--pairs", type=Path, default=data / "nomenklatura_benchmarks" / "name_bench_cases.dev.csv")
+    parser.add_argument(
+        "--entity-checks", type=Path, default=data / "nomenklatura_benchmarks" / "entity_bench_checks.yml"
+    )
     parser.add_argument("--screening-data", type=Path, default=data / "opensanctions_qarin_negatives")
     parser.add_argument("--list-size", type=int, default=0, help="also screen against N synthetic entries")
     parser.add_argument("--skip-screening", action="store_true")
     args = parser.parse_args(argv)
 
     result: dict[str, Any] = {"protocol": __doc__.split("Run:")[0].strip(), "name_pairs": bench_pairs(args.pairs)}
+    if args.entity_checks.exists():
+        result["entity_checks"] = {"file": str(args.entity_checks), **evaluate_entity_checks(args.entity_checks)}
     if not args.skip_screening:
         result["screening"] = bench_screening(args.screening_data, args.list_size)
     _print_tables(result)

@@ -41,6 +41,8 @@ def person(record_id: str, name: str, dob: str = "", country: str = "", ids: tup
         ("HASSAN TAAH AL-RAWI", "HASSAN TAHA AL-RAWI"),  # swapped letters
         ("张伟", "Zhang Wei"),  # Han vs pinyin
         ("王小明", "WANG Xiaoming"),
+        ("A. Khamenei", "Ali Khamenei"),  # an initial is consistent with the full name
+        ("Hans J Friedrich", "Hans Joachim Friedrich"),
     ],
 )
 def test_variants_of_one_person_match(query: str, candidate: str) -> None:
@@ -53,7 +55,9 @@ def test_variants_of_one_person_match(query: str, candidate: str) -> None:
         ("BARZAN IBRAHIM HASSAN AL-MOSULI", "BARZAN IBRAHIM HASSAN AL-TIKRITI", NameKind.PERSON),
         ("Daniel Tusk", "Donald Tusk", NameKind.PERSON),
         ("Bowne of Chicago, Inc.", "Bowne of Cleveland, Inc.", NameKind.ORGANIZATION),
-        ("Deutsche Bank AG", "Deutsche Bank GmbH", NameKind.ORGANIZATION),
+        ("Deutsche Bank AG", "Deutsche Bank GmbH", NameKind.ORGANIZATION),  # two legal forms
+        ("Management Company 23", "Management Company", NameKind.ORGANIZATION),  # numbered entity
+        ("Apollo Investment Fund VIII L.P.", "Apollo Investment Fund IX L.P.", NameKind.ORGANIZATION),
         ("Snow", "Snoe", NameKind.OBJECT),
         ("王小明", "Wang Xiaoping", NameKind.PERSON),  # one syllable = another character
         ("高石早苗", "高市早苗", NameKind.PERSON),  # homophones stay apart within Han

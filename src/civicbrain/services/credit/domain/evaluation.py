@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from civicbrain.services.credit.domain.matching import DEFAULT_THRESHOLD
-from civicbrain.services.credit.domain.names import NameKind, compare_names
+from civicbrain.services.credit.domain.names import NameKind, compare_name_sets, compare_names
 
 PairScorer = Callable[[str, str, str], float]
 
@@ -57,6 +57,88 @@ def read_pairs(csv_path: str | Path) -> list[LabelledPair]:
                 )
             )
     return pairs
+
+
+@dataclass(frozen=True)
+class EntityCheck:
+    """One labelled query/candidate pair of nomenklatura's entity bench (name properties)."""
+
+    schema: str
+    query: dict[str, list[str]]
+    candidate: dict[str, list[str]]
+    is_match: bool
+
+
+_NAME_PART_ORDER = ("firstName", "middleName", "fatherName", "lastName")
+
+
+def read_entity_checks(yml_path: str | Path) -> list[EntityCheck]:
+    import yaml
+
+    with open(yml_path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    checks: list[EntityCheck] = []
+    for item in data.get("checks", []):
+
+        def props(side: dict[str, Any]) -> dict[str, list[str]]:
+            return {k: [v] if isinstance(v, str) else [str(x) for x in v] for k, v in side.items()}
+
+        checks.append(EntityCheck(item["schema"], props(item["query"]), props(item["candidate"]), bool(item["match"])))
+    return checks
+
+
+def entity_names(properties: dict[str, list[str]]) -> list[str]:
+    """Full names, or the name parts joined in given-middle-patronymic-family order."""
+    names = list(properties.get("name", []))
+    parts = [" ".join(properties[p]) for p in _NAME_PART_ORDER if properties.get(p)]
+    if parts:
+        names.append(" ".join(parts))
+    return names
+
+
+def our_entity_score(check: EntityCheck) -> float:
+    kind = NameKind.from_schema(check.schema)
+    return compare_name_sets(entity_names(check.query), entity_names(check.candidate), kind).score
+
+
+def logic_v2_entity_scorer() -> Callable[[EntityCheck], float] | None:
+    try:
+        from followthemoney import ValueEntity, model
+        from nomenklatura.matching.logic_v2.model import LogicV2
+    except ImportError:
+        return None
+    config = LogicV2.default_config()
+    ids = itertools.count()
+
+    def score(check: EntityCheck) -> float:
+        schema = model.get(check.schema)
+        if schema is None:
+            return 0.0
+        entities = []
+        for side in (check.query, check.candidate):
+            entity = ValueEntity(schema, {"id": f"e-{next(ids)}"})
+            for prop, values in side.items():
+                for value in values:
+                    entity.add(prop, value)
+            entities.append(entity)
+        return float(LogicV2.compare(entities[0], entities[1], config).score)
+
+    return score
+
+
+def evaluate_entity_checks(yml_path: str | Path, threshold: float = DEFAULT_THRESHOLD) -> dict[str, dict[str, Any]]:
+    """Ours and logic-v2 on the entity bench, same protocol as ``evaluate_pairs``."""
+    checks = read_entity_checks(yml_path)
+    labels = [c.is_match for c in checks]
+    result: dict[str, dict[str, Any]] = {
+        "ours": dict(confusion_metrics(labels, [our_entity_score(c) >= threshold for c in checks]))
+    }
+    reference = logic_v2_entity_scorer()
+    if reference is None:
+        result["logic_v2"] = {"available": False}
+    else:
+        result["logic_v2"] = dict(confusion_metrics(labels, [reference(c) >= threshold for c in checks]))
+    return result
 
 
 def our_pair_score(name1: str, name2: str, schema: str) -> float:

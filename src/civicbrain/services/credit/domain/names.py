@@ -40,7 +40,7 @@ from rigour.names import (
     pair_symbols,
 )
 from rigour.text.distance import levenshtein
-from rigour.text.scripts import text_scripts
+from rigour.text.scripts import is_dense_script, text_scripts
 
 try:  # PyICU (credit extra): Han -> pinyin, which rigour leaves untouched.
     from icu import Transliterator as _IcuTransliterator
@@ -101,6 +101,10 @@ _STOPWORD_WEIGHT = 0.4
 # A part present on one side only costs this fraction of its weight: names on lists are
 # often fuller than names in a query (and vice versa), so missing parts are tolerated.
 EXTRA_PART_COST = 0.35
+# In an organisation's name an extra distinctive word usually names another legal person
+# (a subsidiary, a branch, a fund: "Deutsche Bank Trust Company" vs "Deutsche Bank"), so it
+# costs more. Generic words, legal forms and places already carry low weights.
+EXTRA_PART_COST_ORGANIZATION = 0.6
 
 # Below this alignment score two aligned parts are treated as different words, not typos.
 SAME_PART_MIN_SCORE = 0.5
@@ -214,6 +218,18 @@ def _legal_forms_differ(evidence: list[PartEvidence], query: Name, candidate: Na
     return bool(_org_class_forms(query) & extra_query) and bool(_org_class_forms(candidate) & extra_candidate)
 
 
+def _numbers(name: Name) -> set[str]:
+    return {str(span.symbol.id) for span in name.spans if span.symbol.category == Symbol.Category.NUMERIC}
+
+
+def _numbers_differ(query: Name, candidate: Name) -> bool:
+    """Numbered funds, series and branches ("Fund I" vs "Fund", "Company 23") are distinct
+    legal persons; for people, numbers in names carry no such meaning."""
+    if NameTypeTag.PER in (query.tag, candidate.tag):
+        return False
+    return _numbers(query) != _numbers(candidate)
+
+
 def _org_class_forms(name: Name) -> set[str]:
     return {_joined(span.parts) for span in name.spans if span.symbol.category == Symbol.Category.ORG_CLASS}
 
@@ -251,7 +267,8 @@ def _score_alignments(
         return 0.0, tuple(evidence), False
     numerator = sum(e.score * e.weight for e in paired)
     denominator = sum(e.weight for e in paired)
-    denominator += EXTRA_PART_COST * sum(
+    extra_cost = EXTRA_PART_COST if NameTypeTag.PER in (query.tag, candidate.tag) else EXTRA_PART_COST_ORGANIZATION
+    denominator += extra_cost * sum(
         e.weight for e in evidence if e.outcome in (PartOutcome.EXTRA_QUERY, PartOutcome.EXTRA_CANDIDATE)
     )
     score = numerator / denominator if denominator else 0.0
@@ -263,15 +280,21 @@ def _score_alignments(
     candidate_only = sum(
         e.weight for e in evidence if e.outcome in (PartOutcome.EXTRA_CANDIDATE, PartOutcome.DIFFERENT)
     )
-    substitution = min(query_only, candidate_only) >= 0.5 or _legal_forms_differ(evidence, query, candidate)
+    substitution = (
+        min(query_only, candidate_only) >= 0.5
+        or _legal_forms_differ(evidence, query, candidate)
+        or _numbers_differ(query, candidate)
+    )
     if substitution:
         score = min(score, SUBSTITUTION_CAP)
     return score, tuple(evidence), substitution
 
 
-# The commonest typing errors keep every letter: two neighbours swapped ("Taah"/"Taha")
-# or a letter doubled or undoubled ("Essa"/"Esa") (Damerau 1964). compare_parts refuses
-# them on short parts, where its edit budget is tight, so they are recognised here.
+# Most misspellings are a single edit (Damerau 1964): two neighbours swapped ("Taah"/"Taha"),
+# a letter doubled or undoubled ("Essa"/"Esa"), or one letter wrong, missing or added in a
+# word of four letters or more ("Ssad"/"Asad"). compare_parts refuses some of these on
+# short parts, where its edit budget is tight, so they are recognised here. Shorter words
+# are left alone: one letter turns "Tom" into "Tim"; so are syllabic and logographic scripts.
 TYPO_SCORE = 0.8
 
 
@@ -280,10 +303,15 @@ def _collapse_doubles(text: str) -> str:
 
 
 def is_simple_typo(left: str, right: str) -> bool:
-    """True for one adjacent transposition or a doubled/undoubled letter."""
+    """True for one adjacent transposition, a doubled/undoubled letter, or (from four
+    letters) a single substitution, insertion or deletion."""
     if left == right or len(left) < 2 or len(right) < 2:
         return False
+    if is_dense_script(left) or is_dense_script(right):
+        return False  # in Han, kana or Hangul one character is a whole name element
     if _collapse_doubles(left) == _collapse_doubles(right):
+        return True
+    if min(len(left), len(right)) >= 4 and levenshtein(left, right) == 1:
         return True
     if len(left) != len(right):
         return False
@@ -296,8 +324,20 @@ def is_simple_typo(left: str, right: str) -> bool:
     )
 
 
-def _repair_typos(alignments: list[Alignment]) -> list[Alignment]:
-    """Re-pair single parts left unmatched (or judged different) that differ by a simple typo."""
+# An initial ("A. Khamenei", "Hans J Friedrich") is consistent with any given name that
+# starts with its letter: weak evidence for, but no evidence against. compare_parts sees
+# 'a' vs 'ali' as two different words, so initials are paired here (people only).
+INITIAL_SCORE = 0.9
+
+
+def _is_initial_of(short: NamePart, full: NamePart) -> bool:
+    s, f = short.comparable, full.comparable
+    return len(s) == 1 and s.isalpha() and len(f) > 1 and f[0] == s
+
+
+def _repair_typos(alignments: list[Alignment], person: bool = False) -> list[Alignment]:
+    """Re-pair single parts left unmatched (or judged different) that differ by a simple
+    typo, or (for people) where one is the initial of the other."""
     query_loose = [a for a in alignments if len(a.qps) == 1 and (not a.rps or _is_different(a))]
     candidate_loose = [a for a in alignments if len(a.rps) == 1 and (not a.qps or _is_different(a))]
     repaired: list[Alignment] = []
@@ -306,8 +346,13 @@ def _repair_typos(alignments: list[Alignment]) -> list[Alignment]:
         for c in candidate_loose:
             if id(c) in consumed or id(q) in consumed:
                 continue
-            if is_simple_typo(q.qps[0].comparable, c.rps[0].comparable):
-                repaired.append(Alignment(qps=[q.qps[0]], rps=[c.rps[0]], score=TYPO_SCORE))
+            qp, cp = q.qps[0], c.rps[0]
+            if is_simple_typo(qp.comparable, cp.comparable):
+                repaired.append(Alignment(qps=[qp], rps=[cp], score=TYPO_SCORE))
+                consumed.update({id(q), id(c)})
+            elif person and (_is_initial_of(qp, cp) or _is_initial_of(cp, qp)):
+                initial = Symbol(Symbol.Category.INITIAL, min(qp.comparable, cp.comparable, key=len))
+                repaired.append(Alignment(qps=[qp], rps=[cp], symbol=initial, score=INITIAL_SCORE))
                 consumed.update({id(q), id(c)})
     if not repaired:
         return alignments
@@ -360,7 +405,7 @@ def _compare_name_objects(query: Name, candidate: Name, exact_spelling: bool = F
                 query_rest = NamePart.tag_sort(query_rest)
                 candidate_rest = NamePart.tag_sort(candidate_rest)
             alignments.extend(compare_parts(query_rest, candidate_rest, config=_COMPARE_CONFIG))
-            alignments = _repair_typos(alignments)
+            alignments = _repair_typos(alignments, person=NameTypeTag.PER in (query.tag, candidate.tag))
         score, evidence, substitution = _score_alignments(alignments, query, candidate, exact_spelling)
         if score > best.score:
             best = NameComparison(score, query.original, candidate.original, evidence, substitution)
