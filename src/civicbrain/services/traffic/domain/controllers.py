@@ -126,6 +126,7 @@ class QueuePressureActuated(Controller):
         switch_ratio: float = 2.0,
         switch_margin: float = 2.0,
         per_movement: bool = False,
+        gap_s: float | None = 2.0,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -137,6 +138,9 @@ class QueuePressureActuated(Controller):
         # count a lane once per movement it feeds (as max-pressure does): favours phases that
         # release several turning streams from the same queue
         self.per_movement = per_movement
+        # a green counts as flowing while vehicles cross its stop lines at most gap_s apart (as in
+        # actuated control); None: while any vehicle on its approaches is moving
+        self.gap_s = gap_s
 
     def limits(self) -> SafetyLimits:
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
@@ -160,7 +164,11 @@ class QueuePressureActuated(Controller):
         n = len(junction.green_phases)
         scores = [self._score(junction, bus, p) for p in range(n)]
         current = signal.phase
-        flowing = sum(bus.incoming(lane).moving for lane in junction.served_lanes(current))
+        served = junction.served_lanes(current)
+        if self.gap_s is None:
+            flowing = sum(bus.incoming(lane).moving for lane in served)
+        else:
+            flowing = sum(1 for lane in served if bus.since_last_pass(lane, now) <= self.gap_s)
         rivals = [p for p in range(n) if p != current]
         if not rivals:
             return Choice(current, scores, "single phase")
@@ -169,8 +177,8 @@ class QueuePressureActuated(Controller):
             return Choice(current, scores, "no rival demand")
         if flowing > 0 and scores[best] < self.switch_ratio * max(scores[current], 0.0) + self.switch_margin:
             return Choice(current, scores, "extend: traffic still flowing")
-        if flowing == 0 and scores[current] >= scores[best]:
-            return Choice(current, scores, "hold: queue not larger elsewhere")
+        # not flowing: whatever still stands on the green approaches cannot leave now (a turn
+        # waiting for gaps, a blocked exit), so holding the green only makes the rivals wait
         return Choice(best, scores, "switch: gap-out" if flowing == 0 else "switch: rival queue outweighs")
 
 

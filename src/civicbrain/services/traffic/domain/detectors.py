@@ -99,8 +99,9 @@ class DetectorBus:
         self.own_readings: dict[str, LaneReading] = {}
         self.passed: dict[str, int] = {}  # cumulative vehicles over each stop-line loop
         self.loop_occupied: dict[str, bool] = {}
+        self.last_pass: dict[str, float] = {}  # time a vehicle last crossed each stop-line loop
 
-    def update(self) -> None:
+    def update(self, now: float = 0.0) -> None:
         readings: dict[str, LaneReading] = {}
         own: dict[str, LaneReading] = {}
         for d, v in self._sim.lanearea.getAllSubscriptionResults().items():
@@ -122,6 +123,7 @@ class DetectorBus:
             self.loop_occupied[d] = float(v[VAR_OCCUPANCY]) > 0.0
             if n:
                 self.passed[d] = self.passed.get(d, 0) + n
+                self.last_pass[d] = now
 
     def incoming(self, lane: str) -> LaneReading:
         return self.readings.get(in_id(lane), EMPTY)
@@ -136,6 +138,10 @@ class DetectorBus:
     def at_stop_line(self, lane: str) -> bool:
         """Whether a vehicle stands on (or crosses) the stop-line loop this second."""
         return self.loop_occupied.get(loop_id(lane), False)
+
+    def since_last_pass(self, lane: str, now: float) -> float:
+        """Seconds since a vehicle last crossed this lane's stop line (the actuated 'gap')."""
+        return now - self.last_pass.get(loop_id(lane), -1e9)
 
     def discharged(self, lane: str) -> int:
         return self.passed.get(loop_id(lane), 0)

@@ -114,8 +114,8 @@ class SafeSignal:
         others = [(s.demand, p) for p, s in enumerate(status) if p != current and s.demand > 0 and not s.blocked]
         if choice == current and self.green_elapsed(now) >= self.limits.max_green and others:
             return max(others)[1], "max_green"
-        if status[choice].blocked and others:
-            free = [x for x in others if x[1] != choice]
+        if status[choice].blocked:
+            free = [(s.demand, p) for p, s in enumerate(status) if p != choice and s.demand > 0 and not s.blocked]
             if free:
                 return max(free)[1], "spillback"
         return choice, "controller"

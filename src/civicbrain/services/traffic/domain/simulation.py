@@ -182,7 +182,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                 sim.simulationStep()
                 now = sim.simulation.getTime()
                 if bus is not None:
-                    bus.update()
+                    bus.update(now)
                 for jid, signal in signals.items():
                     if signal.tick(now):
                         sim.trafficlight.setRedYellowGreenState(jid, signal.state)

@@ -1,0 +1,84 @@
+"""Safety layer: unit checks on a synthetic junction, and properties of a recorded live trace."""
+
+from __future__ import annotations
+
+from civicbrain.core.batch import map_jobs
+from civicbrain.services.traffic.domain.network import Junction, Link
+from civicbrain.services.traffic.domain.safety import PhaseStatus, SafeSignal, SafetyLimits
+from civicbrain.services.traffic.domain.simulation import RunSpec, run_job
+
+
+def _junction() -> Junction:
+    links = [Link(0, "n_0", "s_0"), Link(1, "e_0", "w_0")]
+    return Junction("J", links, ["Gr", "rG"], [30, 3, 30, 3], yellow_time=3.0, all_red_time=2.0)
+
+
+def test_min_green_then_yellow_and_all_red_before_conflicting_green():
+    sig = SafeSignal(_junction(), SafetyLimits(min_green=5, max_green=60, max_wait=90), now=0.0, record=True)
+    demand = [PhaseStatus(1.0), PhaseStatus(5.0)]
+    assert sig.arbitrate(1, demand, now=3.0) == (0, "min_green")
+    phase, reason = sig.arbitrate(1, demand, now=6.0)
+    assert (phase, reason) == (1, "controller")
+    sig.request(phase, 6.0, reason)
+    assert sig.state == "yr"
+    for t in range(7, 9):
+        sig.tick(float(t))
+        assert sig.state == "yr"
+    sig.tick(9.0)
+    assert sig.state == "rr"  # all-red from the program
+    sig.tick(10.0)
+    assert sig.state == "rr"
+    sig.tick(11.0)
+    assert sig.state == "rG"
+
+
+def test_bounded_wait_and_max_green_override_the_controller():
+    sig = SafeSignal(_junction(), SafetyLimits(min_green=5, max_green=40, max_wait=30), now=0.0)
+    waiting = [PhaseStatus(10.0), PhaseStatus(1.0)]
+    assert sig.arbitrate(0, waiting, now=20.0) == (0, "controller")
+    assert sig.arbitrate(0, waiting, now=31.0) == (1, "bounded_wait")
+    sig2 = SafeSignal(_junction(), SafetyLimits(min_green=5, max_green=40, max_wait=1000), now=0.0)
+    assert sig2.arbitrate(0, waiting, now=41.0) == (1, "max_green")
+    # nobody waits elsewhere: the green may rest beyond max green
+    assert sig2.arbitrate(0, [PhaseStatus(10.0), PhaseStatus(0.0)], now=41.0) == (0, "controller")
+
+
+def test_spillback_guard_prefers_a_phase_with_free_exits():
+    sig = SafeSignal(_junction(), SafetyLimits(), now=0.0)
+    status = [PhaseStatus(3.0), PhaseStatus(9.0, blocked=True)]
+    assert sig.arbitrate(1, status, now=10.0) == (0, "spillback")
+
+
+def test_live_trace_keeps_clearance_min_green_and_bounded_wait(small_scenario):
+    [result] = map_jobs(
+        run_job,
+        [RunSpec(small_scenario, "qpa", seed=3, record_trace=True)],
+        backend="processes",
+        workers=1,
+        isolate=True,
+    )
+    trace = result["trace"]
+    assert trace, "an adaptive run must switch at least once"
+    limits = SafetyLimits(min_green=5.0, max_green=60.0, max_wait=120.0)
+    by_junction: dict[str, list[dict]] = {}
+    for e in sorted(trace, key=lambda e: e["time"]):
+        by_junction.setdefault(e["junction"], []).append(e)
+    for entries in by_junction.values():
+        last_green_start = small_scenario.begin
+        for prev, cur in zip(entries, entries[1:], strict=False):
+            if cur["kind"] == "yellow":
+                # a green ended: it lasted at least min green
+                assert cur["time"] - (prev["time"] if prev["kind"] == "green" else last_green_start) >= limits.min_green
+            if prev["kind"] == "yellow":
+                assert cur["time"] - prev["time"] >= 3.0  # the network's yellow time
+                for a, b in zip(prev["state"], cur["state"], strict=True):
+                    assert not (a == "y" and b in "Gg"), "a yellow link must not turn green without clearance"
+            if cur["kind"] == "green":
+                last_green_start = cur["time"]
+        # bounded wait: no phase of the junction goes unserved for longer than max_wait + clearance
+        served: dict[int, float] = {}
+        for e in entries:
+            if e["kind"] == "green":
+                if e["phase"] in served:
+                    assert e["time"] - served[e["phase"]] <= limits.max_wait + 60.0 + 10.0
+                served[e["phase"]] = e["time"]
