@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from civicbrain.services.credit.domain import names
 from civicbrain.services.credit.domain.names import NameComparison, NameKind, compare_name_sets
 
 MATCHER_NAME = "credit-name-match"
@@ -279,3 +280,28 @@ def _common_kind(query: SubjectRecord, candidate: SubjectRecord) -> NameKind:
     if query.kind is candidate.kind:
         return query.kind
     return NameKind.ORGANIZATION
+
+
+def matcher_card_payload(threshold: float = DEFAULT_THRESHOLD) -> dict[str, object]:
+    """What the register's AlgorithmCard states about the matcher (parameters, not prose)."""
+    return {
+        "algorithm": MATCHER_NAME,
+        "version": MATCHER_VERSION,
+        "threshold": threshold,
+        "order": ["identifier_match (decisive)", "name_match", "qualifiers (can only lower)"],
+        "qualifiers": {
+            "dob_mismatch": DOB_MISMATCH,
+            "dob_near_mismatch": round(DOB_MISMATCH * NEAR_DOB_FRACTION, 3),
+            "country_mismatch": COUNTRY_MISMATCH,
+            "identifier_mismatch": IDENTIFIER_MISMATCH,
+        },
+        "name_policy": {
+            "extra_part_cost_person": names.EXTRA_PART_COST,
+            "extra_part_cost_organization": names.EXTRA_PART_COST_ORGANIZATION,
+            "substitution_cap": names.SUBSTITUTION_CAP,
+            "typo_score": names.TYPO_SCORE,
+            "initial_score": names.INITIAL_SCORE,
+        },
+        "libraries": ["rigour (name analysis, symbols, compare_parts)", "PyICU (Han to pinyin)"],
+        "human_override": "a reviewer's not-the-same judgement excludes a candidate for that subject",
+    }
