@@ -80,6 +80,11 @@ def test_citizen_contests_reviewer_overturns_citizen_sees_outcome_and_reasons(pa
     expect(case.get_by_role("link", name=receipt)).to_be_visible()
     snapshot(page, "reviews")
     case.get_by_label("Overturn").check()
+    case.get_by_label("Written reasons").fill("Agreed.")
+    case.get_by_role("button", name="Record decision").click()
+    # HTMX swaps in just this case with the error naming the field; the choice made is kept.
+    expect(case.locator(".field-error")).to_contain_text("Reasons: write the reasons")
+    expect(case.get_by_label("Overturn")).to_be_checked()
     case.get_by_label("Written reasons").fill(REASONS)
     case.get_by_role("button", name="Record decision").click()
     expect(page.get_by_text("was decided and recorded in the ledger")).to_be_visible()

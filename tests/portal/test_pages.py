@@ -314,6 +314,28 @@ def test_short_reasons_re_render_the_queue_naming_the_field(client, seeded):
     assert no_outcome.status_code == 422 and 'id="outcome-error"' in html(no_outcome)
 
 
+def test_htmx_decisions_answer_with_just_the_case(client, seeded):
+    appeal_id = file_appeal(seeded)
+    sign_in(client, "reviewer")
+    htmx = {"HX-Request": "true"}
+    token = csrf_of(client, "/reviews")
+    short = client.post(
+        f"/reviews/{appeal_id}", data={"outcome": "upheld", "reasons": "short", "csrf_token": token}, headers=htmx
+    )
+    assert short.status_code == 422
+    fragment = html(short)
+    assert fragment.lstrip().startswith("<article") and 'id="reasons-error"' in fragment
+    done = client.post(
+        f"/reviews/{appeal_id}",
+        data={"outcome": "upheld", "reasons": "The income record was correct.", "csrf_token": token},
+        headers=htmx,
+    )
+    assert done.status_code == 200
+    assert "<html" not in done.text and "was decided and recorded in the ledger" in done.text
+    with seeded.unit() as ctx:
+        assert ctx.appeals.get(appeal_id).status == "upheld"
+
+
 def test_overturn_is_recorded_and_the_citizen_sees_outcome_and_reasons(client, seeded):
     appeal_id = file_appeal(seeded)
     sign_in(client, "reviewer")

@@ -16,7 +16,7 @@ from civicbrain.core.ledger import EntryView
 from civicbrain.core.models import Appeal
 from civicbrain.core.register import AlgorithmCard
 from civicbrain.core.timeutil import aware
-from civicbrain.portal.web import CsrfChecked, Ctx, SignedIn, render
+from civicbrain.portal.web import CsrfChecked, Ctx, SignedIn, is_htmx, render
 
 router = APIRouter()
 QUEUE_READERS = (Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
@@ -52,24 +52,25 @@ def decide(
             raise ValidationFailed("choose whether to uphold or overturn the decision", field="outcome")
         if len(reasons) > MAX_REASONS:
             raise ValidationFailed(f"reasons are limited to {MAX_REASONS} characters", field="reasons")
-        ctx.appeals.decide(appeal_id, outcome=outcome, reasons=reasons, reviewer=principal.username)
+        appeal = ctx.appeals.decide(appeal_id, outcome=outcome, reasons=reasons, reviewer=principal.username)
     except UserError as exc:
         ctx.session.rollback()
-        context = queue_context(ctx, principal, None) | {
-            "errors": {appeal_id: exc},
-            "drafts": {appeal_id: {"outcome": outcome, "reasons": reasons}},
-        }
+        form_state = {"errors": {appeal_id: exc}, "drafts": {appeal_id: {"outcome": outcome, "reasons": reasons}}}
+        if is_htmx(request):
+            # Only this case comes back, with its error; the rest of the queue stays as the reviewer left it.
+            appeal = ctx.appeals.get(appeal_id)
+            context = {"case": case_of(ctx, appeal), "may_decide": True, **form_state}
+            return render(request, "_review_case.html", context, status_code=exc.status_code)
+        context = queue_context(ctx, principal, None) | form_state
         return render(request, "reviews.html", context, status_code=exc.status_code)
+    if is_htmx(request):
+        return render(request, "_review_decided.html", {"appeal": appeal})
     return RedirectResponse(f"/reviews?decided={appeal_id}", status_code=303)
 
 
 def queue_context(ctx: Platform, principal: Principal, service: str | None) -> dict[str, Any]:
     principal.require(*QUEUE_READERS)
-    now = ctx.now()
-    open_cases = [
-        Case(a, ctx.ledger.get(a.receipt), _card(ctx, a.algorithm), aware(a.due_at) < now)
-        for a in ctx.appeals.queue(service=service or None, status="open")
-    ]
+    open_cases = [case_of(ctx, a) for a in ctx.appeals.queue(service=service or None, status="open")]
     decided = list(
         ctx.session.scalars(
             select(Appeal).where(Appeal.status != "open").order_by(Appeal.decided_at.desc()).limit(RECENTLY_DECIDED)
@@ -88,5 +89,6 @@ def queue_context(ctx: Platform, principal: Principal, service: str | None) -> d
     }
 
 
-def _card(ctx: Platform, algorithm: str) -> AlgorithmCard | None:
-    return ctx.register.get(algorithm) if algorithm in ctx.register else None
+def case_of(ctx: Platform, appeal: Appeal) -> Case:
+    card = ctx.register.get(appeal.algorithm) if appeal.algorithm in ctx.register else None
+    return Case(appeal, ctx.ledger.get(appeal.receipt), card, aware(appeal.due_at) < ctx.now())
