@@ -118,14 +118,14 @@ def bench_doctor(folds: int, seed: int) -> dict:
 
 
 def plot_budget_curve(doctor: dict) -> str | None:
+    budgets = list(BUDGETS)
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return None
-    budgets = list(BUDGETS)
+        return _plot_budget_curve_plotly(doctor, budgets)
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, fold in enumerate(doctor["per_fold"]):
         ax.plot(
@@ -154,6 +154,25 @@ def plot_budget_curve(doctor: dict) -> str | None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    return str(path)
+
+
+def _plot_budget_curve_plotly(doctor: dict, budgets: list[int]) -> str:
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    pooled = [100 * doctor["pooled"]["gtpa_at_1_by_budget"][str(b)] for b in budgets]
+    figure.add_trace(go.Scatter(x=budgets, y=pooled, mode="lines+markers", name="civicbrain (pooled CV)"))
+    for name, anchor in ANCHORS.items():
+        figure.add_trace(
+            go.Scatter(
+                x=[anchor["questions_mean"]], y=[anchor["gtpa_at_1"]], mode="markers", name=f"{name} (published)"
+            )
+        )
+    figure.update_layout(xaxis_title="question budget", yaxis_title="GTPA@1 (%)")
+    path = RESULTS_DIR / "health_budget_curve.html"
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    figure.write_html(path, include_plotlyjs=True)
     return str(path)
 
 
@@ -187,6 +206,9 @@ def read_fitbit_streams(data_dir: Path) -> list[tuple]:
         heart = pd.read_csv(hr_file, parse_dates=["datetime"]).set_index("datetime").heartrate
         steps_file = hr_file.with_name(hr_file.name.replace("_hr.csv", "_steps.csv"))
         steps = pd.read_csv(steps_file, parse_dates=["datetime"]).set_index("datetime").steps
+        # the exports are not always in time order and repeat a few minutes
+        heart = heart[~heart.index.duplicated()].sort_index()
+        steps = steps[~steps.index.duplicated()].sort_index()
         streams.append((heart, steps))
     return streams
 
@@ -196,11 +218,13 @@ def bench_wearables(data_dir: Path) -> dict:
 
     streams = read_fitbit_streams(data_dir)
     settings = {
-        "default": RestingHeartRateMonitor(),
+        "default (resting HR)": RestingHeartRateMonitor(),
         "sensitive": RestingHeartRateMonitor(
             threshold_sd=3.0, min_excess_bpm=5.0, window_hours=5, min_elevated_hours=3
         ),
-        "conservative": RestingHeartRateMonitor(threshold_sd=5.0, min_excess_bpm=8.0, min_resting_minutes=2),
+        "activity-adjusted": RestingHeartRateMonitor(
+            baseline="activity_adjusted", threshold_sd=4.0, min_excess_bpm=6.0, min_elevated_hours=3
+        ),
     }
     rows = []
     for name, monitor in settings.items():
@@ -226,11 +250,12 @@ def bench_wearables(data_dir: Path) -> dict:
 
 def print_wearables(section: dict) -> None:
     print(f"\nWearables - {section['protocol']}")
-    print(f"{'setting':<14}{'elevation':>10}{'within':>8}{'detected':>10}{'false/day':>11}{'trials':>8}")
+    print(f"{'setting':<22}{'rise':>6}{'within':>8}{'detected':>10}{'if worn':>9}{'false/day':>11}{'trials':>8}")
     for r in section["results"]:
         print(
-            f"{r['setting']:<14}{r['elevation_bpm']:>9.0f}b{r['within_hours']:>7.0f}h{100 * r['detection_rate']:>9.1f}%"
-            f"{r['false_alerts_per_person_day']:>11.3f}{r['trials']:>8}"
+            f"{r['setting']:<22}{r['elevation_bpm']:>5.0f}b{r['within_hours']:>7.0f}h{100 * r['detection_rate']:>9.1f}%"
+            f"{100 * r['detection_rate_when_worn']:>8.1f}%{r['false_alerts_per_person_day']:>11.3f}"
+            f"{r['trials']:>5}/{r['worn_trials']}"
         )
 
 

@@ -53,6 +53,9 @@ def resting_heart_rate(
     return hourly.where(counts >= min_resting_minutes)  # too few resting minutes: no reliable rate that hour
 
 
+ACTIVITY_STEP_EDGES = (1, 30, 100)  # steps in the last few minutes: rest, light, moderate, brisk
+
+
 class RestingHeartRateMonitor:
     """Per-person resting heart rate anomaly detector (scikit-learn style parameters).
 
@@ -70,6 +73,7 @@ class RestingHeartRateMonitor:
         refractory_hours: int = 24,
         rest_minutes: int = 5,
         min_resting_minutes: int = 3,
+        baseline: str = "resting",
     ):
         self.threshold_sd = threshold_sd
         self.min_excess_bpm = min_excess_bpm
@@ -80,30 +84,88 @@ class RestingHeartRateMonitor:
         self.refractory_hours = refractory_hours
         self.rest_minutes = rest_minutes
         self.min_resting_minutes = min_resting_minutes
+        if baseline not in ("resting", "activity_adjusted"):
+            raise ValueError("baseline: 'resting' or 'activity_adjusted'")
+        self.baseline = baseline
 
-    def hourly_scores(self, heart_rate: pd.Series, steps: pd.Series) -> pd.DataFrame:
-        """Per hour: resting rate, baseline for that hour of day, deviations above baseline."""
+    def _resting_grid(self, heart_rate: pd.Series, steps: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+        """Hourly resting rate and its baseline (same hour of day +-1 h, previous days), as day x hour grids."""
         rhr = resting_heart_rate(heart_rate, steps, self.rest_minutes, self.min_resting_minutes)
         start = rhr.index[0].normalize()
         hours = pd.date_range(start, rhr.index[-1].normalize() + pd.Timedelta(hours=23), freq="1h")
         grid = rhr.reindex(hours).to_numpy().reshape(-1, 24)  # day x hour of day
-        n_days = grid.shape[0]
         baseline = np.full_like(grid, np.nan)
-        spread = np.full(n_days, np.nan)
-        for day in range(self.min_baseline_days, n_days):
+        for day in range(self.min_baseline_days, grid.shape[0]):
             past = grid[max(0, day - self.baseline_days) : day]
             # neighbouring hours of day pooled: a stabler baseline from fewer days
             stacked = np.concatenate([np.roll(past, shift, axis=1) for shift in (-1, 0, 1)])
             with warnings.catch_warnings():  # hours never at rest in the window are NaN, by design
                 warnings.simplefilter("ignore", RuntimeWarning)
                 baseline[day] = np.nanmedian(stacked, axis=0)
-                residuals = past - np.nanmedian(past, axis=0)
-                spread[day] = 1.4826 * np.nanmedian(np.abs(residuals - np.nanmedian(residuals)))
+        return hours, grid, baseline
+
+    def _activity_adjusted_grid(
+        self, heart_rate: pd.Series, steps: pd.Series
+    ) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+        """Hourly mean heart rate against what the person's own past predicts for that hour of day *and* that
+        level of recent activity: every worn minute counts, not only the (often rare) resting ones."""
+        minute_hr = heart_rate.resample("1min").mean()
+        start = minute_hr.index[0].normalize()
+        index = pd.date_range(start, minute_hr.index[-1].normalize() + pd.Timedelta(hours=23, minutes=59), freq="1min")
+        hr = minute_hr.reindex(index).to_numpy()
+        recent = steps.resample("1min").sum().reindex(index, fill_value=0).rolling(self.rest_minutes + 1, min_periods=1)
+        activity = np.digitize(recent.sum().to_numpy(), ACTIVITY_STEP_EDGES)  # 0 = at rest
+        n_days, n_levels = len(index) // 1440, len(ACTIVITY_STEP_EDGES) + 1
+        day, hour = np.arange(len(index)) // 1440, (np.arange(len(index)) // 60) % 24
+        worn = ~np.isnan(hr)
+        sums = np.zeros((n_days, 24, n_levels))
+        counts = np.zeros((n_days, 24, n_levels))
+        np.add.at(sums, (day[worn], hour[worn], activity[worn]), hr[worn])
+        np.add.at(counts, (day[worn], hour[worn], activity[worn]), 1.0)
+
+        def past_days(a: np.ndarray) -> np.ndarray:  # sum over the previous baseline_days days, hours +-1 pooled
+            cumulative = np.concatenate([np.zeros((1, 24, n_levels)), np.cumsum(a, axis=0)])
+            days = np.arange(n_days)
+            window = cumulative[days] - cumulative[np.maximum(days - self.baseline_days, 0)]
+            return sum(np.roll(window, shift, axis=1) for shift in (-1, 0, 1))
+
+        past_sums, past_counts = past_days(sums), past_days(counts)
+        expected_level = np.where(past_counts >= 10, past_sums / np.maximum(past_counts, 1), np.nan)
+        expected_level[: self.min_baseline_days] = np.nan
+        expected = expected_level[day, hour, activity]
+        usable = worn & ~np.isnan(expected)
+        observed_grid = np.full(n_days * 24, np.nan)
+        expected_grid = np.full(n_days * 24, np.nan)
+        per_hour = np.arange(len(index)) // 60
+        hour_counts = np.bincount(per_hour[usable], minlength=n_days * 24)
+        enough = hour_counts >= 10  # fewer than 10 worn minutes: no reliable rate that hour
+        observed_grid[enough] = (np.bincount(per_hour[usable], hr[usable], n_days * 24) / np.maximum(hour_counts, 1))[
+            enough
+        ]
+        expected_grid[enough] = (
+            np.bincount(per_hour[usable], expected[usable], n_days * 24) / np.maximum(hour_counts, 1)
+        )[enough]
+        hours = pd.date_range(start, periods=n_days * 24, freq="1h")
+        return hours, observed_grid.reshape(n_days, 24), expected_grid.reshape(n_days, 24)
+
+    def hourly_scores(self, heart_rate: pd.Series, steps: pd.Series) -> pd.DataFrame:
+        """Per hour: observed rate, the person's baseline for it, excess, and the alarm rule's statistics."""
+        if self.baseline == "resting":
+            hours, grid, baseline = self._resting_grid(heart_rate, steps)
+        else:
+            hours, grid, baseline = self._activity_adjusted_grid(heart_rate, steps)
+        residual = grid - baseline
+        spread = np.full(grid.shape[0], np.nan)
+        for day in range(self.min_baseline_days, grid.shape[0]):
+            past = residual[max(0, day - self.baseline_days) : day]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                spread[day] = 1.4826 * np.nanmedian(np.abs(past - np.nanmedian(past)))
         frame = pd.DataFrame(
             {
                 "resting_bpm": grid.ravel(),
                 "baseline_bpm": baseline.ravel(),
-                "spread_bpm": np.repeat(np.maximum(spread, 1.0), 24),
+                "spread_bpm": np.repeat(np.maximum(np.nan_to_num(spread, nan=1.0), 1.0), 24),
             },
             index=hours,
         )
@@ -176,10 +238,13 @@ def measure_detector(
     """Detection rate of injected sustained elevations and false alerts per person-day on the raw streams.
 
     Onsets are drawn after a 10-day warm-up among times with no alert on the unmodified stream in the
-    previous ``refractory_hours`` (an episode already under alert cannot be "detected" again).
+    previous ``refractory_hours`` (an episode already under alert cannot be "detected" again). Detection is
+    reported over all onsets and over onsets after which the device was actually worn (at least 4 of the
+    ``within_hours`` hours with 30+ minutes of data): no detector can see a rise on a watch left on the table.
     """
     rng = np.random.default_rng(seed)
     false_alerts, days, detected, trials = 0, 0.0, 0, 0
+    worn_trials, worn_detected = 0, 0
     for heart_rate, steps in streams:
         raw_alerts = monitor.detect(heart_rate, steps, consented=True)
         false_alerts += len(raw_alerts)
@@ -195,7 +260,14 @@ def measure_detector(
             if any(onset - quiet <= a.raised_at <= onset for a in raw_alerts):
                 continue
             alerts = monitor.detect(inject_elevation(heart_rate, onset, elevation_hours, elevation_bpm), steps, True)
-            detected += any(onset < a.raised_at <= onset + pd.Timedelta(hours=within_hours) for a in alerts)
+            hit = any(onset < a.raised_at <= onset + pd.Timedelta(hours=within_hours) for a in alerts)
+            after = heart_rate[
+                (heart_rate.index >= onset) & (heart_rate.index < onset + pd.Timedelta(hours=within_hours))
+            ]
+            worn = int((after.resample("1h").count() >= 30).sum()) >= min(4, int(within_hours))
+            detected += hit
+            worn_trials += worn
+            worn_detected += hit and worn
             made += 1
             trials += 1
     return {
@@ -203,6 +275,8 @@ def measure_detector(
         "within_hours": within_hours,
         "trials": trials,
         "detection_rate": detected / trials if trials else None,
+        "worn_trials": worn_trials,
+        "detection_rate_when_worn": worn_detected / worn_trials if worn_trials else None,
         "false_alerts_per_person_day": false_alerts / days if days else None,
         "person_days": days,
     }
