@@ -118,7 +118,7 @@ def test_register_card_draws_the_fairness_chart_with_the_vendored_plotly(page: P
 
 def test_audit_and_officer_pages(page: Page) -> None:
     sign_in(page, "auditor")
-    expect(page.get_by_text("Intact.")).to_be_visible()
+    expect(page.get_by_text("Intact.")).to_be_visible()  # fetched by HTMX after the page loaded
     snapshot(page, "audit")
     sign_out(page)
     sign_in(page, "officer")

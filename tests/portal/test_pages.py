@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from civicbrain.core.models import Appeal, ErasureRequest, Job
 from civicbrain.portal.content import REFUSED_USES
@@ -51,7 +51,7 @@ def test_register_lists_cards_with_owner_status_and_live_figures(client):
 
 def test_register_card_shows_every_field_and_the_fairness_audit(client):
     page = html(client.get("/register/concessions.fare_eligibility"))
-    for text in (
+    for expected in (
         "Demo City Public Transport Concession Ordinance",
         "income_band",
         "financial",
@@ -60,12 +60,12 @@ def test_register_card_shows_every_field_and_the_fairness_audit(client):
         "Refusals name the data used",
         "rules implemented as published",
     ):
-        assert text in page
+        assert expected in page
     assert "Favourable outcome rate and error rate by group" in page  # the audit table
     for attribute in ("Region", "Age band", "Sex"):
         assert attribute in page
     assert 'data-plot="audit-chart-data"' in page and '"type": "bar"' in page  # the Plotly chart's data
-    assert "/static/vendor/plotly.min.js" not in page or "portal.js" in page
+    assert 'src="/static/portal.js"' in page  # loads the vendored plotly.min.js for the chart
 
 
 def test_unknown_card_is_a_friendly_404_page(client):
@@ -359,17 +359,36 @@ def test_overturn_is_recorded_and_the_citizen_sees_outcome_and_reasons(client, s
 # --- audit and officer pages -----------------------------------------------------------------------------
 
 
-def test_audit_page_shows_ledger_integrity_and_fairness_for_auditors(client):
+def test_audit_page_shows_fairness_and_loads_the_ledger_check(client):
     sign_in(client, "auditor")
     page = html(client.get("/audit"))
-    assert "Intact." in page and "entries chain correctly" in page
     assert 'href="/register/concessions.fare_eligibility#fairness"' in page
+    assert 'hx-get="/audit/ledger"' in page and 'href="/audit/ledger"' in page  # HTMX, or a link without JS
+    fragment = html(client.get("/audit/ledger", headers={"HX-Request": "true"}))
+    assert "<html" not in fragment and "Intact." in fragment and "All 40 entries chain correctly" in fragment
+    full = html(client.get("/audit/ledger"))
+    assert "<html" in full and "Intact." in full and "Fairness by algorithm" in full
+
+
+def test_audit_page_names_the_first_broken_entry(client, seeded):
+    with seeded.engine.begin() as conn:
+        if seeded.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER core_ledger_no_update"))
+        else:
+            conn.execute(text("ALTER TABLE core_ledger_entries DISABLE TRIGGER USER"))
+        conn.execute(text("UPDATE core_ledger_entries SET outcome_label = 'tampered' WHERE seq = 7"))
+        if seeded.engine.dialect.name != "sqlite":
+            conn.execute(text("ALTER TABLE core_ledger_entries ENABLE TRIGGER USER"))
+    sign_in(client, "auditor")
+    fragment = html(client.get("/audit/ledger", headers={"HX-Request": "true"}))
+    assert "Broken at entry 7" in fragment and "was edited" in fragment
 
 
 @pytest.mark.parametrize("username", ["citizen", "officer", "reviewer"])
 def test_audit_page_is_refused_to_other_roles(client, username):
     sign_in(client, username)
     assert client.get("/audit").status_code == 403
+    assert client.get("/audit/ledger").status_code == 403
 
 
 def test_officer_sees_their_agencys_feeds_records_and_quarantine(client, seeded):

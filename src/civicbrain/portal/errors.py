@@ -83,9 +83,10 @@ def install(app: FastAPI) -> None:
         return error_page(request, 500, "Please try again later. If it persists, quote this reference.", reference)
 
     async def sign_in_required(request: Request, _exc: Exception) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
-            target = request.url.path
+            # A form posted after the session expired: its address cannot be revisited with GET.
+            return RedirectResponse("/login", status_code=303)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
     for_portal(CivicError, civic_error)
