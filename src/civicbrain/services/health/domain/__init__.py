@@ -1,1 +1,14 @@
-"""Health domain logic: plain Python, no database, no web framework."""
+"""Health domain logic: plain Python, no database, no web framework.
+
+Entry points for the service layer:
+
+* AI doctor (``doctor``): ``initial_complaints()``, ``start_consultation(age, sex, initial_evidence)`` ->
+  ``Consultation`` with ``next_question()``, ``answer(code, value)``, ``result()``; ``result_as_dict(result)``.
+* Hand-over (``handover``): ``build_summary(result, patient_id, age, sex)``, ``to_fhir_bundle(summary)``.
+* Evaluation (``evaluation``): ``evaluate(patients_csv, budget=30)``.
+* Village doctor (``village_doctor``): ``support(text, picked, age, sex)``.
+* Wearables (``wearables``): ``RestingHeartRateMonitor(...).detect(heart_rate, steps, consented)``.
+* Mutual aid (``mutual_aid``): ``MutualAidPool`` (join, submit_claim, public_notice, object,
+  decide_objection, close_notices, settle_period), ``share_per_member``.
+* Epidemic (``epidemic``): ``EpidemicTriage`` (next_question, answer, advice), ``ExposureChecker(published).check``.
+"""

@@ -52,7 +52,7 @@ class DifferentialModel:
         index = {name: i for i, name in enumerate(self.classes_)}
         x = np.hstack(
             [
-                evidence_model._encode_cases(cases),
+                evidence_model.encode_cases(cases),
                 self._demographics([c.age for c in cases], [c.sex for c in cases]),
             ]
         )

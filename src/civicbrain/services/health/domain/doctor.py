@@ -85,12 +85,8 @@ def load_model(path: str | Path | None = None) -> tuple[EvidenceNaiveBayes, Diff
 
 
 @cache
-def load_default_model() -> EvidenceNaiveBayes:
-    return _default_bundle()[0]
-
-
-@cache
-def _default_bundle() -> tuple[EvidenceNaiveBayes, DifferentialModel]:
+def default_bundle() -> tuple[EvidenceNaiveBayes, DifferentialModel]:
+    """The shipped (evidence model, differential model), loaded once."""
     return load_model()
 
 
@@ -111,7 +107,7 @@ def start_consultation(age: int, sex: str, initial_evidence: str, policy: Doctor
     """
     if not 0 <= age <= 120:
         raise ValueError("age: must be between 0 and 120")
-    evidence, differential = _default_bundle()
+    evidence, differential = default_bundle()
     return Consultation(evidence, age, sex, initial_evidence, policy or default_policy(), differential)
 
 

@@ -108,22 +108,26 @@ def summarise(outcomes: Sequence[CaseOutcome]) -> dict:
     }
 
 
-def evaluate(patients_csv: str | Path, budget: int = 30, model: EvidenceNaiveBayes | None = None) -> dict:
+def evaluate(
+    patients_csv: str | Path,
+    budget: int = 30,
+    models: tuple[EvidenceNaiveBayes, DifferentialModel] | None = None,
+) -> dict:
     """Run the DDXPlus protocol with the shipped model on any DDXPlus-format CSV (English release codes).
 
     Returns fractions under the keys gtpa_at_1, top3, top5, ddr, ddp, ddf1, questions_mean, n_patients
     (plus budget curve and urgency figures). The shipped model was trained on patients_dev.csv: scoring
     that file with it is optimistic; bench/health_bench.py reports cross-validated figures instead.
     """
-    from .doctor import default_policy, load_default_model
+    from .doctor import default_bundle, default_policy
 
     if not 1 <= budget <= 30:
         raise ValueError("budget: must be between 1 and 30 questions (DDXPlus protocol)")
-    model = model or load_default_model()
+    model, differential = models or default_bundle()
     cases = read_patients(patients_csv, load_knowledge_base())
     unknown = {c.pathology for c in cases} - set(model.classes_)
     if unknown:
         raise ValueError(f"PATHOLOGY: unknown pathologies {sorted(unknown)}")
     policy = default_policy()
     policy.max_questions = budget
-    return summarise(score_cases(model, cases, policy)) | {"budget": budget}
+    return summarise(score_cases(model, cases, policy, differential)) | {"budget": budget}

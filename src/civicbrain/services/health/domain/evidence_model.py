@@ -88,7 +88,7 @@ class EvidenceNaiveBayes:
         self.likelihood_weight = likelihood_weight
 
     # ---------------------------------------------------------------- fitting
-    def _encode_cases(self, cases: Sequence[PatientCase]) -> np.ndarray:
+    def encode_cases(self, cases: Sequence[PatientCase]) -> np.ndarray:
         matrix = np.zeros((len(cases), self.n_columns_))
         for i, case in enumerate(cases):
             for code, question in self.columns_.items():
@@ -109,7 +109,7 @@ class EvidenceNaiveBayes:
         self.n_columns_ = max(q.stop for q in self.columns_.values())
         class_index = {name: i for i, name in enumerate(self.classes_)}
         all_cases = list(cases) + list(extra_cases)
-        x = self._encode_cases(all_cases)
+        x = self.encode_cases(all_cases)
         y = np.array([class_index[c.pathology] for c in all_cases])
         n_classes = len(self.classes_)
         onehot = np.zeros((len(all_cases), n_classes))

@@ -110,9 +110,9 @@ def support(
     n_questions: int = 3,
 ) -> DecisionSupport:
     """Rank diagnoses from free text and/or picked evidences ({code: answer}); suggest separating questions."""
-    from .doctor import _default_bundle
+    from .doctor import default_bundle
 
-    evidence_model, differential = _default_bundle()
+    evidence_model, differential = default_bundle()
     matcher = matcher or _default_matcher()
     mapped = matcher.map_text(text) if text else []
     answers: dict[str, object] = {m.code: m.present for m in mapped}
