@@ -6,8 +6,13 @@ a short prefix (so typos past the first letters still meet) and
 the token's set of letters (so swapped or doubled letters still meet) - plus its identifiers.
 A query looks up its own keys and ranks entries by the summed rarity (IDF) of the keys
 they share, so a shared "Mohammad" counts little and a shared "Zardari" a lot. Keys held
-by more than ``max_postings`` entries are skipped at query time: they cannot narrow
-anything, and reading them is what would make a large list slow.
+by more than ``max_postings`` entries are skipped at query time (unless nothing rarer is
+shared): they cannot narrow anything, and reading them is what would make a large list
+slow. The adjacent-pair and joined keys ("wangxiaoming") stay rare even when every
+single token is common, which is what Chinese names need.
+
+For lists of 10^6-10^7 entries the service persists ``name_keys`` in an indexed table
+(key, subject) and runs the same ranking in SQL; this class is the in-memory reference.
 
 Only the top ``limit`` candidates go on to ``Matcher.compare``; the bench measures the
 recall this costs (candidate recall on the UN list).
@@ -61,7 +66,7 @@ def name_keys(name: str, kind: NameKind) -> set[str]:
 class CandidateIndex:
     """An inverted index from blocking keys to list entries."""
 
-    def __init__(self, max_postings: int = 50_000) -> None:
+    def __init__(self, max_postings: int = 5_000) -> None:
         self.max_postings = max_postings
         self._records: dict[str, SubjectRecord] = {}
         self._postings: dict[str, set[str]] = defaultdict(set)
@@ -115,10 +120,13 @@ class CandidateIndex:
         keys: set[str] = set()
         for name in query.names:
             keys |= name_keys(name, query.kind)
-        for key in keys:
-            posting = self._postings.get(key)
-            if not posting or len(posting) > self.max_postings:
-                continue
+        postings = sorted(
+            ((key, self._postings[key]) for key in keys if self._postings.get(key)), key=lambda kp: len(kp[1])
+        )
+        usable = [(key, posting) for key, posting in postings if len(posting) <= self.max_postings]
+        if not usable and postings:
+            usable = postings[:1]  # only common keys ("Wang Wei"): the rarest still narrows
+        for _key, posting in usable:
             weight = math.log(1.0 + total / len(posting))
             for record_id in posting:
                 scores[record_id] += weight

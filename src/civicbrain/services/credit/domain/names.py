@@ -187,10 +187,21 @@ def _part_weight(parts: tuple[NamePart, ...], name: Name) -> float:
     if all(part.tag == NamePartTag.STOP for part in parts):
         return _STOPWORD_WEIGHT
     weight = 1.0
-    for span in name.spans:
-        if set(span.parts).issuperset(parts) or set(parts).issuperset(span.parts):
-            weight = min(weight, _SYMBOL_WEIGHTS.get(span.symbol.category, 1.0))
+    own = frozenset(parts)
+    for span_parts, span_weight in _light_spans(name):
+        if span_parts >= own or own >= span_parts:
+            weight = min(weight, span_weight)
     return weight
+
+
+@lru_cache(maxsize=65536)
+def _light_spans(name: Name) -> tuple[tuple[frozenset[NamePart], float], ...]:
+    """The spans of a name that lower a part's weight (legal forms, generic words, initials)."""
+    return tuple(
+        (frozenset(span.parts), _SYMBOL_WEIGHTS[span.symbol.category])
+        for span in name.spans
+        if span.symbol.category in _SYMBOL_WEIGHTS
+    )
 
 
 def _joined(parts: tuple[NamePart, ...]) -> str:
