@@ -214,7 +214,7 @@ def read_delta(lines: Iterable[str]) -> list[Delta]:
             continue
         data = _parse_line(line, number)
         try:
-            op = DeltaOp(data.get("op"))
+            op = DeltaOp(str(data.get("op")))
         except ValueError:
             raise ValidationFailed(f"line {number}: op must be ADD, MOD or DEL", field="op") from None
         entity = data.get("entity")
