@@ -84,6 +84,7 @@ def test_citizen_contests_reviewer_overturns_citizen_sees_outcome_and_reasons(pa
     case.get_by_role("button", name="Record decision").click()
     # HTMX swaps in just this case with the error naming the field; the choice made is kept.
     expect(case.locator(".field-error")).to_contain_text("Reasons: write the reasons")
+    expect(case.locator(".error-summary")).to_be_focused()
     expect(case.get_by_label("Overturn")).to_be_checked()
     case.get_by_label("Written reasons").fill(REASONS)
     case.get_by_role("button", name="Record decision").click()

@@ -23,9 +23,16 @@
     document.head.appendChild(script);
   }
 
+  function focusErrorSummary(root) {
+    // A form came back with a problem: move focus to the summary so screen-reader users hear it first.
+    var summary = root.querySelector(".error-summary");
+    if (summary) summary.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     // Plotly is 4 MB: fetched only on pages that have a chart.
     if (document.querySelector("[data-plot]")) loadPlotlyThen(function () { drawCharts(document); });
+    focusErrorSummary(document);
   });
 
   document.addEventListener("htmx:configRequest", function (event) {
@@ -34,8 +41,10 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target.querySelector && event.target.querySelector("[data-plot]")) {
-      loadPlotlyThen(function () { drawCharts(event.target); });
+    // After an outerHTML swap the event's elements are the old ones, so look in the document.
+    if (event.detail.xhr && event.detail.xhr.status === 422) focusErrorSummary(document);
+    if (document.querySelector("[data-plot]:not([data-drawn])")) {
+      loadPlotlyThen(function () { drawCharts(document); });
     }
   });
 })();
