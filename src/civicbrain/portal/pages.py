@@ -1,4 +1,26 @@
-"""Mounts the portal on the app: templates (with every service's), static files, pages, error pages."""
+"""Mounts the portal on the app: templates (with every service's), static files, pages, error pages.
+
+Pages (server-rendered; HTMX only for partial updates, every page works without JavaScript):
+
+    GET  /                          what this instance is, where and why AI is used, how to contest, what is refused
+    GET  /login, POST /login        sign in (username + password, CSRF token); POST /logout signs out
+    GET  /register                  the algorithm register with live figures
+    GET  /register/{id}             one card, its fairness audit (table + Plotly chart), links to the JSON exports
+    GET  /decisions[?receipt=]      look a decision up by receipt (signed in)
+    GET  /decisions/{receipt}       outcome, explanation, oversight, review history; contest form for the subject
+    POST /decisions/{receipt}/contest
+    GET  /my-data                   a citizen's decisions, appeals, records held, download link, erasure form
+    POST /my-data/erasure
+    GET  /reviews                   open appeals (reviewers decide; auditors and admins read)
+    POST /reviews/{appeal_id}       uphold or overturn with written reasons (reviewers only)
+    GET  /audit, /audit/ledger      ledger integrity (fetched by HTMX) and fairness by algorithm (auditors, admins)
+    GET  /officer                   the agency's feeds, uploads and quarantine (officers, admins)
+    GET  /jobs/{job_id}             a job's progress; HTMX polls the fragment while it runs
+    GET  /static/...                portal.css, portal.js, vendored htmx; plotly.min.js from the plotly package
+
+Services render their own pages with ``request.app.state.templates`` (their ``templates_dir`` is on
+the loader, so ``{% extends "base.html" %}`` works) and list them in ``ServiceSpec.portal_links``.
+"""
 
 from __future__ import annotations
 
