@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for spec in runtime.services.values():
         if spec.router is not None:
             app.include_router(spec.router, prefix=f"/api/v1/{spec.name}", tags=[spec.name])
+        if spec.pages is not None:
+            app.include_router(spec.pages, prefix=f"/{spec.name}", include_in_schema=False)
 
     @app.get("/api/v1/jobs/{job_id}", tags=["meta"], summary="A background job's status and progress")
     def job_status(job_id: str = Path(min_length=36, max_length=36)) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class ServiceSpec:
     feeds: Sequence[FeedSpec] = ()
     # A FastAPI APIRouter, typed loosely so the core stays free of web frameworks.
     router: Any = None
+    # A FastAPI APIRouter of HTML pages, mounted at /<name> (helpers in civicbrain.web.pages).
+    pages: Any = None
     # A Typer app, added to the root CLI as `civicbrain <name>`.
     cli: Any = None
     # Portal pages: (title, path) shown in the navigation.
