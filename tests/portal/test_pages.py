@@ -449,6 +449,15 @@ def test_finished_job_stops_polling(client, seeded):
     assert 'value="100"' in page and "hx-get" not in page
 
 
+def test_job_interrupted_by_a_restart_stops_polling_and_says_why(client, seeded):
+    job_id = add_job(seeded, status="interrupted", done=3, total=10)
+    with seeded.unit() as ctx:
+        ctx.session.get(Job, job_id).error = "the server stopped while this job ran; start it again"
+    sign_in(client, "officer")
+    page = html(client.get(f"/jobs/{job_id}"))
+    assert "hx-get" not in page and "The job interrupted: the server stopped while this job ran" in page
+
+
 def test_citizens_see_only_their_own_jobs(client, seeded):
     job_id = add_job(seeded, status="running", done=1, total=2)
     sign_in(client, "citizen")

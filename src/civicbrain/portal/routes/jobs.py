@@ -12,7 +12,8 @@ from civicbrain.portal.web import Ctx, SignedIn, is_htmx, render
 
 router = APIRouter()
 POLL_SECONDS = 1
-FINISHED = ("done", "failed")
+# Poll only while the job can still move; anything else (done, failed, interrupted by a restart) is final.
+ACTIVE = ("queued", "running")
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -24,7 +25,7 @@ def job_status(
         raise NotFound(f"no job '{job_id}'", field="job_id")
     context = {
         "job": job,
-        "finished": job.status in FINISHED,
+        "finished": job.status not in ACTIVE,
         "percent": progress_percent(job),
         "poll_seconds": POLL_SECONDS,
         "principal": principal,
