@@ -16,6 +16,12 @@ logic-v2 on one point that matters for a list with legal effect:
   the threshold instead. A part that is merely *missing* on one side (a dropped
   middle name, an omitted legal form) costs much less.
 
+Smaller rules, each stated where it is applied: single-edit typos in alphabetic scripts
+and initials are re-paired where compare_parts gave up; different legal forms or
+numbers make two organisations different; an extra distinctive word costs an
+organisation more than a person; Han names are bridged to Latin through pinyin, and
+then spelled exactly.
+
 Wrongly listing a person is the costlier error here (due process, 2020 listing rules),
 so the policy leans to precision while typos and transliterations still match.
 """
@@ -346,7 +352,7 @@ def _is_initial_of(short: NamePart, full: NamePart) -> bool:
     return len(s) == 1 and s.isalpha() and len(f) > 1 and f[0] == s
 
 
-def _repair_typos(alignments: list[Alignment], person: bool = False) -> list[Alignment]:
+def _repair_loose_parts(alignments: list[Alignment], person: bool = False) -> list[Alignment]:
     """Re-pair single parts left unmatched (or judged different) that differ by a simple
     typo, or (for people) where one is the initial of the other."""
     query_loose = [a for a in alignments if len(a.qps) == 1 and (not a.rps or _is_different(a))]
@@ -416,7 +422,7 @@ def _compare_name_objects(query: Name, candidate: Name, exact_spelling: bool = F
                 query_rest = NamePart.tag_sort(query_rest)
                 candidate_rest = NamePart.tag_sort(candidate_rest)
             alignments.extend(compare_parts(query_rest, candidate_rest, config=_COMPARE_CONFIG))
-            alignments = _repair_typos(alignments, person=NameTypeTag.PER in (query.tag, candidate.tag))
+            alignments = _repair_loose_parts(alignments, person=NameTypeTag.PER in (query.tag, candidate.tag))
         score, evidence, substitution = _score_alignments(alignments, query, candidate, exact_spelling)
         if score > best.score:
             best = NameComparison(score, query.original, candidate.original, evidence, substitution)
