@@ -119,14 +119,15 @@ class QueuePressureActuated(Controller):
     def __init__(
         self,
         min_green: float = 5.0,
-        max_green: float = 60.0,
-        max_wait: float = 120.0,
+        max_green: float = 90.0,
+        max_wait: float = 150.0,
         moving_weight: float = 0.7,
         exit_weight: float = 0.5,
         switch_ratio: float = 2.0,
         switch_margin: float = 2.0,
         per_movement: bool = False,
         gap_s: float | None = 2.0,
+        age_weight: float = 0.0,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -141,6 +142,9 @@ class QueuePressureActuated(Controller):
         # a green counts as flowing while vehicles cross its stop lines at most gap_s apart (as in
         # actuated control); None: while any vehicle on its approaches is moving
         self.gap_s = gap_s
+        # a queue that has waited longer weighs more: score x (1 + age_weight x seconds red),
+        # which approximates accumulated delay rather than queue length
+        self.age_weight = age_weight
 
     def limits(self) -> SafetyLimits:
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
@@ -164,6 +168,10 @@ class QueuePressureActuated(Controller):
         n = len(junction.green_phases)
         scores = [self._score(junction, bus, p) for p in range(n)]
         current = signal.phase
+        if self.age_weight:
+            for p in range(n):
+                if p != current and scores[p] > 0:
+                    scores[p] *= 1.0 + self.age_weight * (now - signal.last_served[p])
         served = junction.served_lanes(current)
         if self.gap_s is None:
             flowing = sum(bus.incoming(lane).moving for lane in served)
