@@ -24,6 +24,7 @@ from civicbrain.services.credit.domain.listing import (
     due_transitions,
     expire,
     lodge_objection,
+    overdue_objections,
     overdue_repairs,
     propose_listing,
     request_correction,
@@ -165,8 +166,12 @@ def test_no_effect_before_the_window_closes() -> None:
 
 def test_objection_blocks_effect_until_a_human_decides() -> None:
     listing = noticed()
-    objected, _ = lodge_objection(listing, grounds="I paid on 1 March", lodged_by="S1", now=T0 + timedelta(days=2))
+    objected, _ = lodge_objection(
+        listing, DEFAULTERS, grounds="I paid on 1 March", lodged_by="S1", now=T0 + timedelta(days=2)
+    )
     assert objected.state is ListingState.OBJECTED
+    assert objected.objection is not None and objected.objection.answer_due == T0 + timedelta(days=17)
+    assert overdue_objections([objected], now=T0 + timedelta(days=18)) == [objected]
     assert due_transitions([objected], now=T0 + timedelta(days=60)) == []  # the window passing changes nothing
     assert not objected.is_in_effect(T0 + timedelta(days=60))
     with pytest.raises(ValidationFailed, match="human reviewer"):
@@ -182,7 +187,7 @@ def test_objection_blocks_effect_until_a_human_decides() -> None:
 
 
 def test_rejected_objection_activates_at_decision() -> None:
-    objected, _ = lodge_objection(noticed(), grounds="not me", lodged_by="S1", now=T0 + timedelta(days=1))
+    objected, _ = lodge_objection(noticed(), DEFAULTERS, grounds="not me", lodged_by="S1", now=T0 + timedelta(days=1))
     decided_at = T0 + timedelta(days=9)
     listed, event = decide_objection(
         objected, upheld=False, reviewer=REVIEWER, answer="ID number matches the judgement", now=decided_at
@@ -195,7 +200,7 @@ def test_rejected_objection_activates_at_decision() -> None:
 def test_objection_after_deadline_is_refused() -> None:
     listing = noticed()
     with pytest.raises(Conflict, match="closed"):
-        lodge_objection(listing, grounds="late", lodged_by="S1", now=T0 + timedelta(days=16))
+        lodge_objection(listing, DEFAULTERS, grounds="late", lodged_by="S1", now=T0 + timedelta(days=16))
 
 
 def test_automatic_expiry_at_maximum_duration() -> None:

@@ -73,7 +73,9 @@ def _tender_check(query: SubjectRecord, listings: list[Listing], now: datetime) 
 def test_objection_upheld_never_public_and_repair_ends_everything() -> None:
     # First listing: the citizen objects, a reviewer upholds; it never appears anywhere.
     first = _propose("L-1", PERSON)
-    first, _ = lodge_objection(first, grounds="the debt was settled", lodged_by=PERSON.id, now=T0 + timedelta(days=3))
+    first, _ = lodge_objection(
+        first, COURT_DEFAULTERS, grounds="the debt was settled", lodged_by=PERSON.id, now=T0 + timedelta(days=3)
+    )
     first, _ = decide_objection(
         first, upheld=True, reviewer=REVIEWER, answer="settlement on file", now=T0 + timedelta(days=6)
     )

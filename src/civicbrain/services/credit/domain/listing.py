@@ -113,6 +113,7 @@ class ListDefinition:
     max_duration_months: int
     exit_conditions: tuple[str, ...]
     objection_window_days: int = 15
+    objection_answer_days: int = 15  # 2020 listing rules: objections answered in a set time
     repair_decision_days: int = 15
     published: bool | None = None  # None: the tier decides
 
@@ -134,6 +135,8 @@ class ListDefinition:
             )
         if self.objection_window_days < 1:
             raise ValidationFailed("the objection window must be at least one day", field="objection_window_days")
+        if self.objection_answer_days < 1:
+            raise ValidationFailed("objections must be answered in a set time", field="objection_answer_days")
         if self.repair_decision_days < 1:
             raise ValidationFailed("repair must be decided in a set time", field="repair_decision_days")
         if self.published and not rule.published:
@@ -171,6 +174,7 @@ class Objection:
     grounds: str
     lodged_at: datetime
     lodged_by: str
+    answer_due: datetime
     decided_at: datetime | None = None
     upheld: bool | None = None
     reviewer: str | None = None
@@ -336,8 +340,11 @@ def send_notice(
     return updated, _event(updated, "notice_sent", now, sent_by, summary, objection_deadline=deadline)
 
 
-def lodge_objection(listing: Listing, *, grounds: str, lodged_by: str, now: datetime) -> Transition:
+def lodge_objection(
+    listing: Listing, definition: ListDefinition, *, grounds: str, lodged_by: str, now: datetime
+) -> Transition:
     """The subject objects within the window; the listing cannot take effect meanwhile."""
+    _check_definition(listing, definition)
     _require(listing, {ListingState.NOTICE_SENT}, "object to", "objections follow a notice")
     assert listing.notice is not None
     if now > listing.notice.objection_deadline:
@@ -349,13 +356,17 @@ def lodge_objection(listing: Listing, *, grounds: str, lodged_by: str, now: date
         )
     if not grounds.strip():
         raise ValidationFailed("an objection needs its grounds", field="grounds")
+    due = now + timedelta(days=definition.objection_answer_days)
     updated = replace(
         listing,
         state=ListingState.OBJECTED,
-        objection=Objection(grounds=grounds, lodged_at=now, lodged_by=lodged_by),
+        objection=Objection(grounds=grounds, lodged_at=now, lodged_by=lodged_by, answer_due=due),
     )
-    summary = "Objection lodged; the listing stays without effect until a reviewer answers it."
-    return updated, _event(updated, "objection_lodged", now, lodged_by, summary, grounds=grounds)
+    summary = (
+        f"Objection lodged; the listing stays without effect until a reviewer answers it "
+        f"(answer due by {due:%Y-%m-%d})."
+    )
+    return updated, _event(updated, "objection_lodged", now, lodged_by, summary, grounds=grounds, answer_due=due)
 
 
 def decide_objection(
@@ -510,6 +521,18 @@ def due_transitions(listings: list[Listing], *, now: datetime) -> list[Transitio
         elif listing.state is ListingState.ACTIVE and listing.expires_at is not None and now >= listing.expires_at:
             transitions.append(expire(listing, now=now))
     return transitions
+
+
+def overdue_objections(listings: list[Listing], *, now: datetime) -> list[Listing]:
+    """Objections past their answer deadline, for the supervisor's queue (the listing stays
+    without effect however long the answer takes: delay never works against the subject)."""
+    return [
+        listing
+        for listing in listings
+        if listing.state is ListingState.OBJECTED
+        and listing.objection is not None
+        and now > listing.objection.answer_due
+    ]
 
 
 def overdue_repairs(listings: list[Listing], *, now: datetime) -> list[Listing]:
