@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civicbrain.core.errors import CivicError
 from civicbrain.portal.security import is_api_path
-from civicbrain.portal.web import SignInRequired, render
+from civicbrain.web.pages import SignInRequired, render
 
 log = logging.getLogger("civicbrain.portal")
 Handler = Callable[[Request, Any], Awaitable[Response]]

@@ -39,7 +39,7 @@ from civicbrain.core.identity import Role
 from civicbrain.portal import errors, formatting
 from civicbrain.portal.routes import account, audit, decisions, home, jobs, my_data, officer, register, reviews
 from civicbrain.portal.security import SecurityHeaders
-from civicbrain.portal.web import csrf_token
+from civicbrain.web.pages import csrf_token
 
 PORTAL_DIR = Path(__file__).parent
 

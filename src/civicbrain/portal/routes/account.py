@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from civicbrain.core.errors import UserError
 from civicbrain.core.identity import Role, authenticate, principal_of
-from civicbrain.portal.web import CsrfChecked, Ctx, MaybeUser, csrf_token, render, safe_next
+from civicbrain.web.pages import CsrfChecked, Ctx, MaybeUser, csrf_token, render, safe_next
 
 router = APIRouter()
 

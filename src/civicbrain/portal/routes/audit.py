@@ -12,7 +12,7 @@ from civicbrain.core.context import Platform
 from civicbrain.core.identity import Principal, Role
 from civicbrain.core.ledger import verify
 from civicbrain.core.register import live_figures
-from civicbrain.portal.web import Ctx, SignedIn, is_htmx, render
+from civicbrain.web.pages import Ctx, SignedIn, is_htmx, render
 
 router = APIRouter()
 AUDITORS = (Role.AUDITOR, Role.ADMIN)

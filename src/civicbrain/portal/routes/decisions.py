@@ -17,7 +17,7 @@ from civicbrain.core.identity import Principal, Role
 from civicbrain.core.ledger import EntryView
 from civicbrain.core.models import Appeal
 from civicbrain.portal.content import MODE_WORDS
-from civicbrain.portal.web import CsrfChecked, Ctx, SignedIn, render
+from civicbrain.web.pages import CsrfChecked, Ctx, SignedIn, render
 
 router = APIRouter()
 RECEIPT_PATTERN = r"^[0-9a-f\-]{36}$"

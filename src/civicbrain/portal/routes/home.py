@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from civicbrain.portal.content import MODE_WORDS, REFUSED_USES
-from civicbrain.portal.web import Ctx, MaybeUser, render
+from civicbrain.web.pages import Ctx, MaybeUser, render
 
 router = APIRouter()
 

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from civicbrain.core.errors import NotFound
 from civicbrain.core.identity import Principal, Role
 from civicbrain.core.models import Job
-from civicbrain.portal.web import Ctx, SignedIn, is_htmx, render
+from civicbrain.web.pages import Ctx, SignedIn, is_htmx, render
 
 router = APIRouter()
 POLL_SECONDS = 1

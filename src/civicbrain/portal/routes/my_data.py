@@ -12,7 +12,7 @@ from civicbrain.core.context import Platform
 from civicbrain.core.errors import UserError, ValidationFailed
 from civicbrain.core.identity import Principal, Role
 from civicbrain.core.models import ErasureRequest
-from civicbrain.portal.web import CsrfChecked, Ctx, SignedIn, render
+from civicbrain.web.pages import CsrfChecked, Ctx, SignedIn, render
 
 router = APIRouter()
 MAX_REASON = 2000

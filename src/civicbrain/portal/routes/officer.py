@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from civicbrain.core.context import Platform
 from civicbrain.core.identity import Role
 from civicbrain.core.models import Agency, FeedRecord
-from civicbrain.portal.web import Ctx, SignedIn, render
+from civicbrain.web.pages import Ctx, SignedIn, render
 
 router = APIRouter()
 QUARANTINE_SHOWN = 50

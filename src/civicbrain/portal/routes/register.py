@@ -9,7 +9,7 @@ from civicbrain.core.audit import audit_algorithm
 from civicbrain.core.register import live_figures
 from civicbrain.portal.charts import favourable_rate_chart
 from civicbrain.portal.content import MODE_WORDS
-from civicbrain.portal.web import Ctx, MaybeUser, render
+from civicbrain.web.pages import Ctx, MaybeUser, render
 
 router = APIRouter()
 AlgorithmId = Path(min_length=3, max_length=100, pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_.\-]+$")

@@ -16,7 +16,7 @@ from civicbrain.core.ledger import EntryView
 from civicbrain.core.models import Appeal
 from civicbrain.core.register import AlgorithmCard
 from civicbrain.core.timeutil import aware
-from civicbrain.portal.web import CsrfChecked, Ctx, SignedIn, is_htmx, render
+from civicbrain.web.pages import CsrfChecked, Ctx, SignedIn, is_htmx, render
 
 router = APIRouter()
 QUEUE_READERS = (Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
