@@ -41,12 +41,14 @@ def person(record_id: str, name: str, dob: str = "", country: str = "", ids: tup
         ("HASSAN TAAH AL-RAWI", "HASSAN TAHA AL-RAWI"),  # swapped letters
         ("张伟", "Zhang Wei"),  # Han vs pinyin
         ("王小明", "WANG Xiaoming"),
+        ("福州金山建设有限公司", "Fuzhou Jinshan Jianshe Co., Ltd."),  # pinyin firm name, legal form translated
         ("A. Khamenei", "Ali Khamenei"),  # an initial is consistent with the full name
         ("Hans J Friedrich", "Hans Joachim Friedrich"),
     ],
 )
-def test_variants_of_one_person_match(query: str, candidate: str) -> None:
-    assert compare_names(query, candidate, NameKind.PERSON).score >= DEFAULT_THRESHOLD
+def test_variants_of_one_person_or_firm_match(query: str, candidate: str) -> None:
+    kind = NameKind.ORGANIZATION if "Co., Ltd." in candidate else NameKind.PERSON
+    assert compare_names(query, candidate, kind).score >= DEFAULT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,7 @@ def test_variants_of_one_person_match(query: str, candidate: str) -> None:
         ("Snow", "Snoe", NameKind.OBJECT),
         ("王小明", "Wang Xiaoping", NameKind.PERSON),  # one syllable = another character
         ("高石早苗", "高市早苗", NameKind.PERSON),  # homophones stay apart within Han
+        ("福州金山建设股份有限公司", "Fuzhou Jinshan Jianshe Co., Ltd.", NameKind.ORGANIZATION),  # JSC vs Ltd
     ],
 )
 def test_different_people_and_firms_do_not_match(query: str, candidate: str, kind: NameKind) -> None:

@@ -38,9 +38,7 @@ def name_keys(name: str, kind: NameKind) -> set[str]:
     forms = [name]
     if has_han(name):
         # Index Han names under pinyin too, so a Latin-script query meets them.
-        latin = han_to_latin(name)
-        if latin:
-            forms.append(latin)
+        forms.extend(v for v in {han_to_latin(name), han_to_latin(name, kind)} if v)
     for analysed in (a for form in forms for a in analyze(form, kind)):
         parts = [part.comparable for part in analysed.parts if part.comparable]
         for token in parts:

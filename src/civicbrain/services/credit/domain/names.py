@@ -452,14 +452,35 @@ def has_han(text: str) -> bool:
     return "Han" in text_scripts(text)
 
 
-def han_to_latin(text: str) -> str | None:
-    """Hanyu pinyin without tones, syllables apart: '张伟' -> 'zhang wei' (None without ICU)."""
+# Chinese legal forms, longest first, as the English forms rigour recognises, so that a
+# firm's pinyin name meets its registered English name's legal form ("... Co., Ltd.").
+_HAN_LEGAL_FORMS = (
+    ("股份有限公司", "Joint Stock Company"),
+    ("有限责任公司", "Limited Liability Company"),
+    ("有限公司", "Limited"),
+    ("合伙企业", "Partnership"),
+)
+
+
+def han_to_latin(text: str, kind: NameKind = NameKind.PERSON) -> str | None:
+    """Hanyu pinyin without tones, syllables apart: '张伟' -> 'zhang wei' (None without ICU).
+
+    For organisations a trailing legal form is translated rather than transliterated:
+    '福州金山建设有限公司' -> 'fu zhou jin shan jian she Limited'.
+    """
     if _HAN_TO_LATIN is None:
         return None
-    return str(_HAN_TO_LATIN.transliterate(text))
+    stem, legal_form = text.strip(), ""
+    if kind is not NameKind.PERSON:
+        for han, english in _HAN_LEGAL_FORMS:
+            if stem.endswith(han):
+                stem, legal_form = stem[: -len(han)], english
+                break
+    latin = str(_HAN_TO_LATIN.transliterate(stem))
+    return f"{latin} {legal_form}".strip()
 
 
-def _bridged_forms(name: str, other: str) -> list[str]:
+def _bridged_forms(name: str, other: str, kind: NameKind) -> list[str]:
     """The name, plus its pinyin when the other side is not written in Han characters.
 
     Two Han names are compared in Han: pinyin would merge homophones (高市/高石 both
@@ -467,9 +488,10 @@ def _bridged_forms(name: str, other: str) -> list[str]:
     """
     forms = [name]
     if has_han(name) and not has_han(other):
-        latin = han_to_latin(name)
-        if latin:
-            forms.append(latin)
+        # Both the plain pinyin and, for firms, the form with a translated legal form.
+        for variant in (han_to_latin(name), han_to_latin(name, kind)):
+            if variant and variant not in forms:
+                forms.append(variant)
     return forms
 
 
@@ -478,8 +500,8 @@ def compare_names(query: str, candidate: str, kind: NameKind) -> NameComparison:
     if kind is NameKind.OBJECT:
         return _compare_object_names(query, candidate)
     best = NameComparison(score=0.0, query_name=query, candidate_name=candidate)
-    query_forms = _bridged_forms(query, candidate)
-    candidate_forms = _bridged_forms(candidate, query)
+    query_forms = _bridged_forms(query, candidate, kind)
+    candidate_forms = _bridged_forms(candidate, query, kind)
     # Pinyin is a deterministic spelling of the characters: one letter off is another
     # character (xiaoming / xiaoping), not a typo, so bridged comparisons allow no fuzz.
     exact_spelling = len(query_forms) + len(candidate_forms) > 2
