@@ -38,8 +38,16 @@ def test_services_never_import_each_other():
 
 
 def test_core_imports_no_service_and_no_web_framework():
-    forbidden = ("civicbrain.services", "civicbrain.api", "civicbrain.portal", "civicbrain.cli", "fastapi",
-                 "starlette", "typer", "jinja2")
+    forbidden = (
+        "civicbrain.services",
+        "civicbrain.api",
+        "civicbrain.portal",
+        "civicbrain.cli",
+        "fastapi",
+        "starlette",
+        "typer",
+        "jinja2",
+    )
     for path in (SRC / "core").rglob("*.py"):
         for module in imported_modules(path):
             assert not module.startswith(forbidden), f"{path} imports {module}"

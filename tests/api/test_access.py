@@ -16,11 +16,13 @@ def test_a_citizen_sees_only_their_own_decisions(client):
 
 def test_only_the_subject_can_contest(client):
     receipt = my_first_receipt(client, auth(client, "citizen"))
-    response = client.post("/api/v1/appeals", json={"receipt": receipt, "grounds": "not me"},
-                           headers=auth(client, "citizen2"))
+    response = client.post(
+        "/api/v1/appeals", json={"receipt": receipt, "grounds": "not me"}, headers=auth(client, "citizen2")
+    )
     assert response.status_code == 403
-    response = client.post("/api/v1/appeals", json={"receipt": receipt, "grounds": "officer"},
-                           headers=auth(client, "officer"))
+    response = client.post(
+        "/api/v1/appeals", json={"receipt": receipt, "grounds": "officer"}, headers=auth(client, "officer")
+    )
     assert response.status_code == 403
 
 
@@ -52,11 +54,17 @@ def test_officers_see_only_their_agencys_feeds(client):
     feeds = client.get("/api/v1/feeds", headers=officer).json()["feeds"]
     assert {f["agency"] for f in feeds} == {"civil-affairs"}
     schema = {"fields": [{"name": "k", "type": "string", "category": "identifier"}], "key": ["k"]}
-    r = client.post("/api/v1/feeds", json={"agency": "transport", "name": "loops", "purpose": "traffic",
-                                            "schema": schema}, headers=officer)
+    r = client.post(
+        "/api/v1/feeds",
+        json={"agency": "transport", "name": "loops", "purpose": "traffic", "schema": schema},
+        headers=officer,
+    )
     assert r.status_code == 403
-    r = client.post("/api/v1/feeds", json={"agency": "civil-affairs", "name": "extra", "purpose": "benefits",
-                                            "schema": schema}, headers=officer)
+    r = client.post(
+        "/api/v1/feeds",
+        json={"agency": "civil-affairs", "name": "extra", "purpose": "benefits", "schema": schema},
+        headers=officer,
+    )
     assert r.status_code == 201
     assert client.get("/api/v1/feeds", headers=auth(client, "citizen")).status_code == 403
 
@@ -64,8 +72,11 @@ def test_officers_see_only_their_agencys_feeds(client):
 def test_officer_cannot_post_to_another_agencys_feed(client, seeded):
     admin = auth(client, "admin")
     schema = {"fields": [{"name": "k", "type": "string", "category": "traffic"}], "key": ["k"]}
-    feed = client.post("/api/v1/feeds", json={"agency": "transport", "name": "loops", "purpose": "traffic",
-                                               "schema": schema}, headers=admin).json()
+    feed = client.post(
+        "/api/v1/feeds",
+        json={"agency": "transport", "name": "loops", "purpose": "traffic", "schema": schema},
+        headers=admin,
+    ).json()
     r = client.post(f"/api/v1/feeds/{feed['id']}/records", json=[{"k": "1"}], headers=auth(client, "officer"))
     assert r.status_code == 403
     assert client.get(f"/api/v1/feeds/{feed['id']}/quarantine", headers=auth(client, "officer")).status_code == 403
@@ -78,11 +89,17 @@ def test_subject_access_and_erasure_are_for_the_citizen_and_the_admin(client):
     assert client.get("/api/v1/me/data", headers=auth(client, "officer")).status_code == 403
     request = client.post("/api/v1/me/erasure", json={"reason": "leaving the city"}, headers=citizen).json()
     assert client.get("/api/v1/privacy/erasure-requests", headers=citizen).status_code == 403
-    r = client.post(f"/api/v1/privacy/erasure-requests/{request['id']}", json={"approve": True, "response": "Done."},
-                    headers=auth(client, "reviewer"))
+    r = client.post(
+        f"/api/v1/privacy/erasure-requests/{request['id']}",
+        json={"approve": True, "response": "Done."},
+        headers=auth(client, "reviewer"),
+    )
     assert r.status_code == 403
-    r = client.post(f"/api/v1/privacy/erasure-requests/{request['id']}", json={"approve": True, "response": "Done."},
-                    headers=auth(client, "admin"))
+    r = client.post(
+        f"/api/v1/privacy/erasure-requests/{request['id']}",
+        json={"approve": True, "response": "Done."},
+        headers=auth(client, "admin"),
+    )
     assert r.status_code == 200 and r.json()["status"] == "completed"
     # The erased citizen's account is closed.
     assert client.get("/api/v1/me", headers=citizen).status_code == 401

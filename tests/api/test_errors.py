@@ -22,7 +22,14 @@ def assert_error(response, status, code, field=None):
     ("method", "path", "kwargs", "status", "code", "field"),
     [
         ("post", "/api/v1/auth/token", {"json": {"username": "x"}}, 422, "validation_error", "password"),
-        ("post", "/api/v1/auth/token", {"json": {"username": "x", "password": "y"}}, 401, "unauthenticated", "password"),
+        (
+            "post",
+            "/api/v1/auth/token",
+            {"json": {"username": "x", "password": "y"}},
+            401,
+            "unauthenticated",
+            "password",
+        ),
         ("get", "/api/v1/me", {}, 401, "unauthenticated", None),
         ("get", "/api/v1/register/nothing.here", {}, 404, "not_found", "algorithm"),
         ("get", "/api/v1/register/NOT VALID", {}, 422, "validation_error", "algorithm_id"),
@@ -38,12 +45,16 @@ def test_error_shape_for_domain_errors(client):
     citizen = auth(client, "citizen")
     assert_error(
         client.post("/api/v1/appeals", json={"receipt": "0" * 36, "grounds": "x"}, headers=citizen),
-        404, "not_found", "receipt",
+        404,
+        "not_found",
+        "receipt",
     )
     assert_error(client.get("/api/v1/ledger/verify", headers=citizen), 403, "forbidden")
     assert_error(
         client.post("/api/v1/appeals", json={"receipt": "a" * 36, "grounds": ""}, headers=citizen),
-        422, "validation_error", "grounds",
+        422,
+        "validation_error",
+        "grounds",
     )
 
 

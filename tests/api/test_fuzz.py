@@ -30,8 +30,9 @@ def fuzz_schema(sqlite_template, tmp_path, settings, clock):  # type: ignore[no-
 
     path = tmp_path / "fuzz.db"
     shutil.copy(sqlite_template, path)
-    runtime = Runtime(settings, TEST_SERVICES, engine=create_engine(f"sqlite:///{path}"), clock=clock,
-                      extra_cards=TEST_CARDS)
+    runtime = Runtime(
+        settings, TEST_SERVICES, engine=create_engine(f"sqlite:///{path}"), clock=clock, extra_cards=TEST_CARDS
+    )
     with runtime.unit() as ctx:
         seed_city(ctx, people=20)
     app = create_app(runtime=runtime)

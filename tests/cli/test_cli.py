@@ -36,8 +36,17 @@ def cli(tmp_path, monkeypatch):
 
 def test_every_command_has_help(cli):
     for command in (
-        [], ["serve"], ["db", "upgrade"], ["demo", "seed"], ["ledger", "verify"], ["register", "list"],
-        ["register", "export"], ["feeds", "register"], ["feeds", "ingest"], ["feeds", "quarantine"], ["appeals", "list"],
+        [],
+        ["serve"],
+        ["db", "upgrade"],
+        ["demo", "seed"],
+        ["ledger", "verify"],
+        ["register", "list"],
+        ["register", "export"],
+        ["feeds", "register"],
+        ["feeds", "ingest"],
+        ["feeds", "quarantine"],
+        ["appeals", "list"],
     ):
         assert "Usage" in cli(*command, "--help")
 
@@ -69,20 +78,38 @@ def test_verify_exits_non_zero_naming_the_broken_entry(cli, tmp_path):
 def test_feeds_register_ingest_quarantine(cli, tmp_path):
     cli("demo", "seed")
     schema = tmp_path / "schema.json"
-    schema.write_text(json.dumps({
-        "fields": [
-            {"name": "loop_id", "type": "string", "category": "traffic"},
-            {"name": "minute", "type": "datetime", "category": "traffic"},
-            {"name": "count", "type": "integer", "category": "traffic"},
-        ],
-        "key": ["loop_id", "minute"],
-    }))
-    out = json.loads(cli("feeds", "register", "--agency", "transport", "--name", "loops", "--purpose", "traffic",
-                         "--schema", str(schema), "--json"))
+    schema.write_text(
+        json.dumps(
+            {
+                "fields": [
+                    {"name": "loop_id", "type": "string", "category": "traffic"},
+                    {"name": "minute", "type": "datetime", "category": "traffic"},
+                    {"name": "count", "type": "integer", "category": "traffic"},
+                ],
+                "key": ["loop_id", "minute"],
+            }
+        )
+    )
+    out = json.loads(
+        cli(
+            "feeds",
+            "register",
+            "--agency",
+            "transport",
+            "--name",
+            "loops",
+            "--purpose",
+            "traffic",
+            "--schema",
+            str(schema),
+            "--json",
+        )
+    )
     assert out["name"] == "loops"
     data = tmp_path / "loops.csv"
-    data.write_text("loop_id,minute,count\nL1,2026-11-02T08:00:00,12\nL1,2026-11-02T08:01:00,many\n"
-                    "L2,2026-11-02T08:00:00,3\n")
+    data.write_text(
+        "loop_id,minute,count\nL1,2026-11-02T08:00:00,12\nL1,2026-11-02T08:01:00,many\nL2,2026-11-02T08:00:00,3\n"
+    )
     report = json.loads(cli("feeds", "ingest", str(data), "--agency", "transport", "--feed", "loops", "--json"))
     assert (report["accepted"], report["quarantined"]) == (2, 1)
     again = json.loads(cli("feeds", "ingest", str(data), "--agency", "transport", "--feed", "loops", "--json"))
@@ -94,10 +121,12 @@ def test_feeds_register_ingest_quarantine(cli, tmp_path):
 def test_bad_input_is_a_clear_error_not_a_trace(cli, tmp_path):
     cli("demo", "seed")
     schema = tmp_path / "schema.json"
-    schema.write_text(json.dumps({"fields": [{"name": "faith", "type": "string", "category": "religion"}],
-                                  "key": ["faith"]}))
-    result = runner.invoke(__import__("civicbrain.cli.main", fromlist=["app"]).app,
-                           ["feeds", "register", "--agency", "transport", "--name", "x", "--purpose", "traffic",
-                            "--schema", str(schema)])
+    schema.write_text(
+        json.dumps({"fields": [{"name": "faith", "type": "string", "category": "religion"}], "key": ["faith"]})
+    )
+    result = runner.invoke(
+        __import__("civicbrain.cli.main", fromlist=["app"]).app,
+        ["feeds", "register", "--agency", "transport", "--name", "x", "--purpose", "traffic", "--schema", str(schema)],
+    )
     assert result.exit_code == 2
     assert "never collected" in result.output and "faith" in result.output

@@ -100,8 +100,9 @@ def test_undeclared_and_forbidden_fields_are_quarantined_without_storing_them(ct
     )
     assert report.quarantined == 1
     [row] = ctx.exchange.quarantine(feed)
-    assert row.reasons == [{"field": "religion", "rule": "forbidden category: religious or philosophical belief is "
-                            "never collected"}]
+    assert row.reasons == [
+        {"field": "religion", "rule": "forbidden category: religious or philosophical belief is never collected"}
+    ]
     assert row.raw["religion"] == "[withheld: undeclared field]"
     assert "x" not in json.dumps(row.raw)
 

@@ -44,8 +44,9 @@ def test_tokens_expire_and_store_only_a_digest(ctx, clock):
 
 def test_officers_act_for_their_own_agency_only(ctx):
     ctx.session.add_all([Agency(id="a1", name="A1"), Agency(id="a2", name="A2")])
-    officer = principal_of(create_user(ctx.session, username="off", password="long enough pw", role="officer",
-                                       agency_id="a1"))
+    officer = principal_of(
+        create_user(ctx.session, username="off", password="long enough pw", role="officer", agency_id="a1")
+    )
     officer.require_agency("a1")
     with pytest.raises(Forbidden):
         officer.require_agency("a2")

@@ -10,14 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Path
 from starlette.middleware.sessions import SessionMiddleware
 
-from civicbrain import __version__
+from civicbrain import __version__, portal
 from civicbrain.api.errors import install_error_handlers
 from civicbrain.api.routes import appeals, auth, decisions, exchange, privacy, register
 from civicbrain.core.context import Runtime
 from civicbrain.core.jobs import get_job
 from civicbrain.core.registry import load_services
 from civicbrain.core.settings import Settings, get_settings
-from civicbrain import portal
 
 log = logging.getLogger("civicbrain")
 
@@ -27,6 +26,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is None:
         settings = settings or get_settings()
         runtime = Runtime(settings, load_services())
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         interrupted = runtime.jobs.recover()

@@ -185,7 +185,9 @@ def feeds_register(
     agency: Annotated[str, typer.Option(help="The sending agency's id.")],
     name: Annotated[str, typer.Option(help="The feed's name.")],
     purpose: Annotated[str, typer.Option(help="What the data is used for (traffic, credit, health, ...).")],
-    schema: Annotated[Path, typer.Option(help="JSON file: {fields: [{name,type,category,required}], key, subject_field}")],
+    schema: Annotated[
+        Path, typer.Option(help="JSON file: {fields: [{name,type,category,required}], key, subject_field}")
+    ],
     description: Annotated[str, typer.Option(help="What the feed holds.")] = "",
     as_json: JsonFlag = False,
 ) -> None:
@@ -220,9 +222,7 @@ def feeds_ingest(
         with rt.unit(actor="cli") as ctx, _progress(as_json) as progress:
             task = progress.add_task(f"{agency}/{feed}", total=total)
             target = ctx.exchange.feed(agency, feed)
-            report = ctx.exchange.ingest_file(
-                target, file, progress=lambda n: progress.update(task, completed=n)
-            )
+            report = ctx.exchange.ingest_file(target, file, progress=lambda n: progress.update(task, completed=n))
     except CivicError as exc:
         fail(exc)
     if as_json:
@@ -320,7 +320,12 @@ def appeals_list(
         table.add_column(column)
     for a in data:
         table.add_row(
-            str(a["id"]), a["service"], a["status"], str(a["due_at"])[:10], "yes" if a["overdue"] else "", a["grounds"][:60]
+            str(a["id"]),
+            a["service"],
+            a["status"],
+            str(a["due_at"])[:10],
+            "yes" if a["overdue"] else "",
+            a["grounds"][:60],
         )
     console.print(table)
 

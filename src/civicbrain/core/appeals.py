@@ -41,17 +41,13 @@ class Appeals:
             # Same answer as a missing receipt would leak less, but the subject needs to know why.
             raise Forbidden("only the person a decision is about can contest it", field="receipt")
         if entry.kind != "automated":
-            raise ValidationFailed(
-                "this entry is a review outcome, not an automated decision", field="receipt"
-            )
+            raise ValidationFailed("this entry is a review outcome, not an automated decision", field="receipt")
         if entry.mode in ("sandbox", "shadow"):
             raise ValidationFailed(
                 f"this was a {entry.mode} run that took no effect on you, so there is nothing to contest",
                 field="receipt",
             )
-        existing = self.ctx.session.scalar(
-            select(Appeal).where(Appeal.receipt == receipt, Appeal.status == "open")
-        )
+        existing = self.ctx.session.scalar(select(Appeal).where(Appeal.receipt == receipt, Appeal.status == "open"))
         if existing is not None:
             raise Conflict(f"this decision is already under review (appeal {existing.id})", field="receipt")
         now = self.ctx.now()
@@ -87,11 +83,12 @@ class Appeals:
         now = self.ctx.now()
         return [a for a in self.queue(status="open") if aware(a.due_at) < now]
 
+    def for_receipt(self, receipt: str) -> list[Appeal]:
+        return list(self.ctx.session.scalars(select(Appeal).where(Appeal.receipt == receipt).order_by(Appeal.id)))
+
     def for_person(self, person_id: str) -> list[Appeal]:
         ref = self.ctx.ledger.ref(f"person:{person_id}")
-        return list(
-            self.ctx.session.scalars(select(Appeal).where(Appeal.subject_ref == ref).order_by(Appeal.id))
-        )
+        return list(self.ctx.session.scalars(select(Appeal).where(Appeal.subject_ref == ref).order_by(Appeal.id)))
 
     def decide(self, appeal_id: int, *, outcome: str, reasons: str, reviewer: str) -> Appeal:
         """A reviewer's decision. Recorded in the ledger and passed to the owning service."""
@@ -99,9 +96,7 @@ class Appeals:
             raise ValidationFailed("outcome must be 'upheld' or 'overturned'", field="outcome")
         reasons = (reasons or "").strip()
         if len(reasons) < 10:
-            raise ValidationFailed(
-                "write the reasons for the decision (at least 10 characters)", field="reasons"
-            )
+            raise ValidationFailed("write the reasons for the decision (at least 10 characters)", field="reasons")
         appeal = self.get(appeal_id)
         if appeal.status != "open":
             raise Conflict(f"appeal {appeal_id} was already decided ({appeal.status})", field="appeal_id")
@@ -119,9 +114,7 @@ class Appeals:
         appeal.decided_at = now
         appeal.outcome_receipt = receipt.receipt
         self.ctx.session.add(
-            GroundTruth(
-                receipt=appeal.receipt, was_correct=outcome == "upheld", source="appeal", recorded_at=now
-            )
+            GroundTruth(receipt=appeal.receipt, was_correct=outcome == "upheld", source="appeal", recorded_at=now)
         )
         self.ctx.session.flush()
         spec = self.ctx.runtime.services.get(appeal.service)

@@ -124,9 +124,7 @@ def audit_algorithm(
                     "favourable_rate": float(row["favourable_rate"]),
                 }
             )
-        figures = GroupFigures(
-            attribute, groups, *_ratio_and_difference(rates.by_group["favourable_rate"], counts)
-        )
+        figures = GroupFigures(attribute, groups, *_ratio_and_difference(rates.by_group["favourable_rate"], counts))
         known = frame["was_correct"].notna().to_numpy()
         if known.any():
             wrong = (~frame.loc[known, "was_correct"].astype(bool)).astype(int).to_numpy()
@@ -146,9 +144,7 @@ def audit_algorithm(
             )
         report.by_attribute.append(figures)
     if not card.favourable_outcomes:
-        report.note = (
-            "The card names no favourable outcome, so outcome rates are not comparable across groups."
-        )
+        report.note = "The card names no favourable outcome, so outcome rates are not comparable across groups."
     return report
 
 

@@ -218,9 +218,7 @@ class Ledger:
         ciphertext = cipher.encrypt(canonical_json(payload).encode())
         # Lock the head row first: the second of two concurrent writers waits here and then chains
         # onto the first one's entry instead of forking the chain.
-        head = self.session.execute(
-            select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
-        ).scalar_one()
+        head = self.session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one()
         fields: dict[str, Any] = {
             "seq": head.seq + 1,
             "receipt": str(uuid.uuid4()),
@@ -322,9 +320,7 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[LedgerEntry]:
     last = 0
     while True:
         rows = list(
-            session.scalars(
-                select(LedgerEntry).where(LedgerEntry.seq > last).order_by(LedgerEntry.seq).limit(batch)
-            )
+            session.scalars(select(LedgerEntry).where(LedgerEntry.seq > last).order_by(LedgerEntry.seq).limit(batch))
         )
         if not rows:
             return
@@ -333,13 +329,26 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[LedgerEntry]:
         session.expunge_all()
 
 
+def _iter_chain_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """What :func:`verify` reads, as plain rows in sequence order, streamed in batches.
+
+    Plain rows rather than ORM objects (as :func:`iter_entries` yields): building an ORM object
+    per entry took half of the time of verifying a large ledger, and verify only reads. One
+    streamed query (a server-side cursor on PostgreSQL) rather than pages of ``seq > last``: the
+    planner, with the stale statistics of a freshly filled table, sorted the whole table per page.
+    """
+    columns = [getattr(LedgerEntry, name) for name in _HASHED_COLUMNS]
+    query = select(*columns, LedgerEntry.payload, LedgerEntry.entry_hash).order_by(LedgerEntry.seq)
+    yield from session.execute(query, execution_options={"yield_per": batch})
+
+
 def verify(session: Session) -> VerifyResult:
     """Walk the chain from the start; report the first entry that was edited, deleted or moved."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    last: LedgerEntry | None = None
-    for row in iter_entries(session):
+    last: Any = None  # the previous row (a Row of the columns _iter_chain_rows selects)
+    for row in _iter_chain_rows(session):
         problem = None
         if row.seq != expected_seq:
             problem = f"sequence jumps from {expected_seq - 1} to {row.seq}: an entry was deleted or moved"
@@ -367,7 +376,5 @@ def verify(session: Session) -> VerifyResult:
             f"the ledger head records {head.seq} entries but {checked} remain: entries at the end were deleted",
         )
     if head is not None and last is not None and head.entry_hash != last.entry_hash:
-        return VerifyResult(
-            False, checked, last.seq, last.receipt, "the newest entry does not match the head"
-        )
+        return VerifyResult(False, checked, last.seq, last.receipt, "the newest entry does not match the head")
     return VerifyResult(True, checked)

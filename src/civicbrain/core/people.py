@@ -22,9 +22,7 @@ def age_band(age: int) -> str:
     raise ValidationFailed(f"age {age} is outside 0-200", field="birth_year")
 
 
-def add_person(
-    ctx: Platform, *, person_id: str, name: str, birth_year: int, region: str, sex: str
-) -> Person:
+def add_person(ctx: Platform, *, person_id: str, name: str, birth_year: int, region: str, sex: str) -> Person:
     if region not in REGIONS:
         raise ValidationFailed(f"region must be one of {', '.join(REGIONS)}", field="region")
     if sex not in SEXES:

@@ -107,9 +107,7 @@ def parse_purpose(value: str, *, field: str = "purpose") -> Purpose:
 def check_field(field: str, category: DataCategory, purpose: Purpose) -> None:
     """Refuse a forbidden category, or a purpose-bound one used for another purpose."""
     if category in FORBIDDEN:
-        raise PrivacyViolation(
-            f"field '{field}' has category '{category.value}': {FORBIDDEN[category]}", field=field
-        )
+        raise PrivacyViolation(f"field '{field}' has category '{category.value}': {FORBIDDEN[category]}", field=field)
     allowed = PURPOSE_BOUND.get(category)
     if allowed is not None and purpose not in allowed:
         names = ", ".join(sorted(p.value for p in allowed))

@@ -106,9 +106,7 @@ class PrivacyOffice:
                     "requested_at": aware(r.requested_at).isoformat(),
                     "response": r.response,
                 }
-                for r in self.session.scalars(
-                    select(ErasureRequest).where(ErasureRequest.person_id == person_id)
-                )
+                for r in self.session.scalars(select(ErasureRequest).where(ErasureRequest.person_id == person_id))
             ],
             "services": services,
         }
@@ -120,9 +118,7 @@ class PrivacyOffice:
         if person.erased_at is not None:
             raise Conflict("this person's data was already erased", field="person_id")
         pending = self.session.scalar(
-            select(ErasureRequest).where(
-                ErasureRequest.person_id == person_id, ErasureRequest.status == "pending"
-            )
+            select(ErasureRequest).where(ErasureRequest.person_id == person_id, ErasureRequest.status == "pending")
         )
         if pending is not None:
             raise Conflict(f"an erasure request is already pending (request {pending.id})", field="person_id")
@@ -156,9 +152,7 @@ class PrivacyOffice:
                 )
             )
             if open_appeals is not None:
-                raise Conflict(
-                    "the person has an appeal under review; erase after it is decided", field="request_id"
-                )
+                raise Conflict("the person has an appeal under review; erase after it is decided", field="request_id")
             self.erase(request.person_id)
         request.status = "completed" if approve else "refused"
         request.decided_at = self.ctx.now()
@@ -170,7 +164,7 @@ class PrivacyOffice:
     def erase(self, person_id: str) -> None:
         """Remove a person: records about them, their ledger payloads (key destroyed), services' data."""
         person = self.person(person_id)
-        for name, spec in self.ctx.runtime.services.items():
+        for spec in self.ctx.runtime.services.values():
             if spec.on_erase is not None:
                 spec.on_erase(self.ctx, person_id)
         self.session.execute(delete(FeedRecord).where(FeedRecord.subject_id == person_id))

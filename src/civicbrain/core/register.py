@@ -148,9 +148,7 @@ class Register:
         if card.id in self._cards:
             raise ConfigurationError(f"algorithm '{card.id}' is declared twice")
         if card.service_name != card.service:
-            raise ConfigurationError(
-                f"algorithm '{card.id}' must be prefixed with its service '{card.service}'"
-            )
+            raise ConfigurationError(f"algorithm '{card.id}' must be prefixed with its service '{card.service}'")
         check_fields(card.inputs, card.data_purpose)
         self._cards[card.id] = card
 
@@ -202,9 +200,7 @@ def live_figures(session: Session, algorithm_id: str) -> dict[str, Any]:
     )
     appeals = dict(
         session.execute(
-            select(Appeal.status, func.count())
-            .where(Appeal.algorithm == algorithm_id)
-            .group_by(Appeal.status)
+            select(Appeal.status, func.count()).where(Appeal.algorithm == algorithm_id).group_by(Appeal.status)
         ).all()
     )
     decided = appeals.get("upheld", 0) + appeals.get("overturned", 0)

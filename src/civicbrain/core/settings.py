@@ -64,9 +64,7 @@ class Settings(BaseSettings):
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment != "development":
             if self.secret_key == DEV_SECRET:
-                raise ConfigurationError(
-                    "CIVICBRAIN_SECRET_KEY must be set outside development", field="secret_key"
-                )
+                raise ConfigurationError("CIVICBRAIN_SECRET_KEY must be set outside development", field="secret_key")
             if self.ledger_pepper == DEV_LEDGER_KEY:
                 raise ConfigurationError(
                     "CIVICBRAIN_LEDGER_PEPPER must be set outside development", field="ledger_pepper"

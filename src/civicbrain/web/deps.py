@@ -30,7 +30,7 @@ def get_ctx(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)])
 
 def optional_principal(
     request: Request,
-    ctx: Annotated[Platform, Depends(get_ctx)],
+    ctx: Annotated[Platform, Depends(get_ctx, scope="function")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal | None:
     """The caller, from a bearer token (API) or the signed session cookie (portal)."""
@@ -56,7 +56,9 @@ def require_principal(principal: Annotated[Principal | None, Depends(optional_pr
     return principal
 
 
-Ctx = Annotated[Platform, Depends(get_ctx)]
+# scope="function": the unit of work commits when the endpoint returns, before the response is sent,
+# so a client's next request (e.g. after a redirect) always sees what this one wrote.
+Ctx = Annotated[Platform, Depends(get_ctx, scope="function")]
 CurrentUser = Annotated[Principal, Depends(require_principal)]
 MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 

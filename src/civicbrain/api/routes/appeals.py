@@ -7,9 +7,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.api.views import appeal_view
+from civicbrain.core.errors import NotFound
 from civicbrain.core.identity import Role
+from civicbrain.web.deps import Ctx, CurrentUser
 
 router = APIRouter(prefix="/api/v1/appeals", tags=["appeals"])
 
@@ -59,8 +60,6 @@ def get_appeal(ctx: Ctx, principal: CurrentUser, appeal_id: int = Path(ge=1, le=
     appeal = ctx.appeals.get(appeal_id)
     if principal.role == Role.CITIZEN:
         if appeal.subject_ref != ctx.ledger.ref(f"person:{principal.person_id}"):
-            from civicbrain.core.errors import NotFound
-
             raise NotFound(f"no appeal {appeal_id}", field="appeal_id")
     else:
         principal.require(Role.REVIEWER, Role.AUDITOR, Role.ADMIN)

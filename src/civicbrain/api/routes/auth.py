@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.core.identity import authenticate, issue_token
+from civicbrain.web.deps import Ctx, CurrentUser
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

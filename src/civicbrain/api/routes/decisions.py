@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
-from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.api.views import appeal_view, decision_view
 from civicbrain.core.access import visible_entry
 from civicbrain.core.identity import Role
 from civicbrain.core.ledger import verify
+from civicbrain.web.deps import Ctx, CurrentUser
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"])
 Receipt = Path(min_length=36, max_length=36, pattern=r"^[0-9a-f\-]{36}$")
@@ -22,10 +22,7 @@ def get_decision(ctx: Ctx, principal: CurrentUser, receipt: str = Receipt) -> di
     card = ctx.register.get(entry.algorithm) if entry.algorithm in ctx.register else None
     body = decision_view(entry, card, principal)
     body["reviews"] = [decision_view(e, None, principal) for e in ctx.ledger.linked_to(receipt)]
-    from civicbrain.core.models import Appeal
-    from sqlalchemy import select
-
-    body["appeals"] = [appeal_view(a) for a in ctx.session.scalars(select(Appeal).where(Appeal.receipt == receipt))]
+    body["appeals"] = [appeal_view(a) for a in ctx.appeals.for_receipt(receipt)]
     return body
 
 

@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Body, File, Path, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.api.views import feed_view, quarantine_view
 from civicbrain.core.errors import ValidationFailed
 from civicbrain.core.exchange import FeedSchema, read_upload_bytes
 from civicbrain.core.identity import Principal, Role
 from civicbrain.core.models import Feed
+from civicbrain.web.deps import Ctx, CurrentUser
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["exchange"])
 FeedId = Path(ge=1, le=2**31 - 1)

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.core.identity import Role
 from civicbrain.core.models import ErasureRequest
 from civicbrain.core.timeutil import aware
+from civicbrain.web.deps import Ctx, CurrentUser
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
@@ -65,5 +65,7 @@ def decide_erasure(
     body: ErasureDecisionIn, ctx: Ctx, principal: CurrentUser, request_id: int = Path(ge=1, le=2**31 - 1)
 ) -> dict[str, Any]:
     principal.require(Role.ADMIN)
-    request = ctx.privacy.decide_erasure(request_id, approve=body.approve, by=principal.username, response=body.response)
+    request = ctx.privacy.decide_erasure(
+        request_id, approve=body.approve, by=principal.username, response=body.response
+    )
     return _request_view(request)

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
-from civicbrain.web.deps import Ctx
 from civicbrain.api.views import card_view
 from civicbrain.core.audit import audit_algorithm
 from civicbrain.core.register import live_figures
+from civicbrain.web.deps import Ctx
 
 router = APIRouter(prefix="/api/v1/register", tags=["register"])
 AlgorithmId = Path(min_length=3, max_length=100, pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_.\-]+$")

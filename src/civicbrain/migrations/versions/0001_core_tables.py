@@ -172,9 +172,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["agency_id"], ["core_agencies.id"], name=op.f("fk_core_users_agency_id_core_agencies")
         ),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["core_people.id"], name=op.f("fk_core_users_person_id_core_people")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["core_people.id"], name=op.f("fk_core_users_person_id_core_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_users")),
         sa.UniqueConstraint("username", name=op.f("uq_core_users_username")),
     )
@@ -186,9 +184,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["core_users.id"], name=op.f("fk_core_api_tokens_user_id_core_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["core_users.id"], name=op.f("fk_core_api_tokens_user_id_core_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_core_api_tokens_token_hash")),
     )
@@ -201,9 +197,7 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("upload_id", sa.Integer(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["feed_id"], ["core_feeds.id"], name=op.f("fk_core_feed_records_feed_id_core_feeds")
-        ),
+        sa.ForeignKeyConstraint(["feed_id"], ["core_feeds.id"], name=op.f("fk_core_feed_records_feed_id_core_feeds")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_feed_records")),
         sa.UniqueConstraint("feed_id", "source_key", name="uq_core_feed_records_key"),
     )
@@ -222,9 +216,7 @@ def upgrade() -> None:
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["feed_id"], ["core_feeds.id"], name=op.f("fk_core_quarantine_feed_id_core_feeds")
-        ),
+        sa.ForeignKeyConstraint(["feed_id"], ["core_feeds.id"], name=op.f("fk_core_quarantine_feed_id_core_feeds")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_quarantine")),
         sa.UniqueConstraint("feed_id", "row_digest", name="uq_core_quarantine_digest"),
     )
@@ -243,9 +235,7 @@ def upgrade() -> None:
         sa.Column("accepted", sa.Integer(), nullable=False),
         sa.Column("duplicates", sa.Integer(), nullable=False),
         sa.Column("quarantined", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["feed_id"], ["core_feeds.id"], name=op.f("fk_core_uploads_feed_id_core_feeds")
-        ),
+        sa.ForeignKeyConstraint(["feed_id"], ["core_feeds.id"], name=op.f("fk_core_uploads_feed_id_core_feeds")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_uploads")),
     )
     with op.batch_alter_table("core_uploads", schema=None) as batch_op:

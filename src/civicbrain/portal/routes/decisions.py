@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from civicbrain.core.access import visible_entry
 from civicbrain.core.appeals import MAX_GROUNDS
@@ -71,7 +70,7 @@ def contest(
 def decision_context(ctx: Platform, principal: Principal, receipt: str) -> dict[str, Any]:
     entry = visible_entry(ctx, principal, receipt)
     card = ctx.register.get(entry.algorithm) if entry.algorithm in ctx.register else None
-    appeals = list(ctx.session.scalars(select(Appeal).where(Appeal.receipt == receipt).order_by(Appeal.id)))
+    appeals = ctx.appeals.for_receipt(receipt)
     reviews = ctx.ledger.linked_to(receipt)
     return {
         "entry": entry,

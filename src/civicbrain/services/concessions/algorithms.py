@@ -27,9 +27,7 @@ FARE_CONCESSION = AlgorithmCard(
     method="Three published rules, any of which qualifies: age 65+, lowest household income band, or receipt "
     "of the minimum livelihood guarantee. No model, no weights.",
     parameters={"qualifying_age_band": "65+", "qualifying_income_band": "low"},
-    performance=(
-        Figure(name="rules implemented as published", value="3 of 3", protocol="unit tests of each rule"),
-    ),
+    performance=(Figure(name="rules implemented as published", value="3 of 3", protocol="unit tests of each rule"),),
     risks=("Stale income data may refuse an eligible resident.",),
     mitigations=("Refusals name the data used; residents contest and a human decides.",),
     favourable_outcomes=("eligible",),

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from civicbrain.web.deps import Ctx, CurrentUser
 from civicbrain.services.concessions.algorithms import FARE_CONCESSION
 from civicbrain.services.concessions.service import assess_everyone
+from civicbrain.web.deps import Ctx, CurrentUser
 
 router = APIRouter()
 

@@ -33,7 +33,11 @@ def assess_person(ctx: Platform, person: Person, income: dict | None) -> Assessm
         subject=f"person:{person.id}",
         inputs=inputs,
         outcome={"label": result.label, "concession": "reduced fare" if result.eligible else None},
-        explanation={"summary": result.summary(), "rules_fired": list(result.reasons), "rules": list(result.rules_checked)},
+        explanation={
+            "summary": result.summary(),
+            "rules_fired": list(result.reasons),
+            "rules": list(result.rules_checked),
+        },
         mode="live",
     )
     return AssessmentResult(person.id, decision)
