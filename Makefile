@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export CIVICBRAIN_DATABASE_URL ?= sqlite:///var/civicbrain.db
 
-.PHONY: run test install browser lint bench-core clean
+.PHONY: run test install browser system-packages lint bench-core clean
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,all]'
@@ -26,6 +27,13 @@ run: $(STAMP)
 ## make test: set up (including Debian's Chromium for the browser tests) and run the whole suite
 test: $(STAMP) browser
 	$(BIN)/pytest
+
+# PyICU (name transliteration in the credit service) compiles against the system's ICU.
+system-packages:
+	@pkg-config --exists icu-uc 2>/dev/null || { \
+	  echo "installing ICU development files (libicu-dev) for PyICU"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libicu-dev pkg-config >/dev/null; }
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own browser here.
 browser:

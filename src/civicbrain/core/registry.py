@@ -8,6 +8,7 @@ one by name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from civicbrain.core.models import Appeal
 
 ENTRY_POINT_GROUP = "civicbrain.services"
+log = logging.getLogger("civicbrain.services")
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,29 @@ class ServiceSpec:
 
 
 def load_services(names: Iterable[str] | None = None) -> list[ServiceSpec]:
-    """The services installed under the entry-point group, optionally only those named."""
+    """The services installed under the entry-point group, optionally only those named.
+
+    A service whose optional dependencies are not installed (``pip install civicbrain[credit]``) is
+    left out with a warning naming the missing package, so the rest of the platform still runs.
+    A service asked for by name must load.
+    """
     wanted = set(names) if names is not None else None
     specs: list[ServiceSpec] = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if wanted is not None and ep.name not in wanted:
             continue
-        spec = ep.load()
+        try:
+            spec = ep.load()
+        except ModuleNotFoundError as exc:
+            if wanted is not None or (exc.name or "").startswith("civicbrain"):
+                raise
+            log.warning(
+                "service '%s' is not available: missing package '%s' (install civicbrain[%s])",
+                ep.name,
+                exc.name,
+                ep.name,
+            )
+            continue
         if not isinstance(spec, ServiceSpec):
             raise ConfigurationError(f"entry point '{ep.name}' does not point to a ServiceSpec")
         if spec.name != ep.name:
