@@ -22,10 +22,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from civicbrain.core.errors import NotFound
@@ -150,6 +150,18 @@ class VerifyResult:
     reason: str | None = None
 
 
+# Built once: compiling a statement per append cost more than the append's own work.
+_LOCK_HEAD = select(LedgerHead.seq, LedgerHead.entry_hash).where(LedgerHead.id == 1).with_for_update()
+_HEAD_TABLE = cast(Table, LedgerHead.__table__)
+_MOVE_HEAD = (
+    update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1).values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"))
+)
+_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
+_SUBJECT_KEY = select(SubjectKey.key).where(SubjectKey.subject_ref == bindparam("ref"))
+_INSERT_SUBJECT_KEY = insert(cast(Table, SubjectKey.__table__))
+_HEAD_IN_TRANSACTION = "civicbrain.ledger.head"  # session.info key: (transaction, seq, hash)
+
+
 def ensure_head(session: Session) -> None:
     """Create the head row of an empty ledger (the migration does this; tests on bare schemas too)."""
     if session.get(LedgerHead, 1) is None:
@@ -216,11 +228,9 @@ class Ledger:
         cipher = self._cipher(ref, create=True)
         assert cipher is not None  # create=True always yields one
         ciphertext = cipher.encrypt(canonical_json(payload).encode())
-        # Lock the head row first: the second of two concurrent writers waits here and then chains
-        # onto the first one's entry instead of forking the chain.
-        head = self.session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one()
+        head_seq, head_hash = self._locked_head()
         fields: dict[str, Any] = {
-            "seq": head.seq + 1,
+            "seq": head_seq + 1,
             "receipt": str(uuid.uuid4()),
             "recorded_at": self.clock(),
             "kind": kind,
@@ -233,28 +243,55 @@ class Ledger:
             "links_to": links_to,
             "actor": actor,
             "payload_digest": hashlib.sha256(ciphertext).hexdigest(),
-            "prev_hash": head.entry_hash,
+            "prev_hash": head_hash,
         }
         digest = entry_hash(fields)
-        self.session.add(LedgerEntry(**fields, payload=ciphertext, entry_hash=digest))
-        head.seq = fields["seq"]
-        head.entry_hash = digest
-        self.session.flush()
+        # Prepared Core statements, not ORM objects: building a statement or an ORM object per
+        # entry cost more than the hashing and the encryption (bench/core_bench.py).
+        self.session.execute(_INSERT_ENTRY, {**fields, "payload": ciphertext, "entry_hash": digest})
+        self.session.execute(_MOVE_HEAD, {"new_seq": fields["seq"], "new_hash": digest})
+        self._remember_head(fields["seq"], digest)
+        self.session.flush()  # as before: other pending work of the unit fails here, not at commit
         return Receipt(
             receipt=fields["receipt"], seq=fields["seq"], entry_hash=digest, recorded_at=fields["recorded_at"]
         )
+
+    def _locked_head(self) -> tuple[int, str]:
+        """The head's (seq, hash), locked for the rest of the transaction.
+
+        Lock the head row first: the second of two concurrent writers waits here and then chains
+        onto the first one's entry instead of forking the chain. Once this transaction holds the
+        lock, no one else can move the head, so later appends in the same transaction (or
+        savepoint) reuse what the last one wrote instead of selecting it again.
+        """
+        held = self.session.info.get(_HEAD_IN_TRANSACTION)
+        if held is not None and held[0] is self._innermost_transaction():
+            return held[1], held[2]
+        seq, head_hash = self.session.execute(_LOCK_HEAD).one()
+        return int(seq), str(head_hash)
+
+    def _remember_head(self, seq: int, head_hash: str) -> None:
+        # Kept per session (not per Ledger), so two Ledgers on one session cannot fork the chain.
+        self.session.info[_HEAD_IN_TRANSACTION] = (self._innermost_transaction(), seq, head_hash)
+        # The head moved under the ORM's feet: a LedgerHead loaded earlier must be re-read.
+        loaded = self.session.identity_map.get(self.session.identity_key(LedgerHead, 1))
+        if loaded is not None:
+            self.session.expire(loaded)
+
+    def _innermost_transaction(self) -> Any:
+        return self.session.get_nested_transaction() or self.session.get_transaction()
 
     def _cipher(self, ref: str, *, create: bool) -> Fernet | None:
         cached = self._ciphers.get(ref)
         if cached is not None:
             return cached
-        row = self.session.get(SubjectKey, ref)
-        if row is None:
+        key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar()
+        if key is None:
             if not create:
                 return None
-            row = SubjectKey(subject_ref=ref, key=Fernet.generate_key(), created_at=self.clock())
-            self.session.add(row)
-        cipher = Fernet(row.key)
+            key = Fernet.generate_key()
+            self.session.execute(_INSERT_SUBJECT_KEY, {"subject_ref": ref, "key": key, "created_at": self.clock()})
+        cipher = Fernet(key)
         self._ciphers[ref] = cipher
         return cipher
 
