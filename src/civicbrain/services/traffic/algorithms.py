@@ -1,0 +1,276 @@
+"""The traffic service's register cards: one per signal controller, the incident detector and
+emergency pre-emption.
+
+Cards are generated from the controllers the domain package declares (``CONTROLLERS``), so a new
+controller cannot run without a card, and the parameters and version on a card are the ones that
+run (the version carries a digest of the default parameters). Performance figures and, for the
+adaptive controllers, the status come from the latest benchmark (:mod:`.benchmarks`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from civicbrain.core.privacy import DataCategory, Purpose
+from civicbrain.core.register import AlgorithmCard, Figure, Status
+from civicbrain.services.traffic import benchmarks
+from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS
+from civicbrain.services.traffic.domain.emergency import EmergencyPlugin
+from civicbrain.services.traffic.domain.incidents import IncidentDetector
+
+AGENCY = "transport"
+CONTACT = "signals@transport.demo.city"
+LEGAL_BASIS = "Demo City Road Traffic Management Ordinance, art. 12 (signal control) and art. 15 (incident response)"
+RELEASE = "1.0"
+
+SIGNAL_INPUTS = {
+    "approach_queues": DataCategory.TRAFFIC,
+    "stop_line_flow": DataCategory.TRAFFIC,
+    "exit_occupancy": DataCategory.TRAFFIC,
+    "signal_program": DataCategory.TRAFFIC,
+}
+INCIDENT_INPUTS = {
+    "approach_halting": DataCategory.TRAFFIC,
+    "green_duration": DataCategory.TRAFFIC,
+    "stop_line_occupancy": DataCategory.TRAFFIC,
+    "exits_free": DataCategory.TRAFFIC,
+}
+SIGNAL_OVERSIGHT = (
+    "Transport Bureau signal engineers watch every run on the traffic page; every 5 minutes each junction's "
+    "phases and the queues behind them are recorded with a receipt. Anyone can contest a junction's timing "
+    "by its receipt and a signal engineer answers in writing."
+)
+SAFETY_MITIGATION = (
+    "A safety layer every adaptive controller goes through keeps the network's yellow and all-red clearance, "
+    "minimum and maximum green, a bounded wait for every approach, and refuses greens into blocked exits."
+)
+
+
+def _num(value: Any, spec: str = ".0f") -> str:
+    """A figure for a sentence; a study that measured nothing (NaN) says so."""
+    return format(value, spec) if benchmarks.is_finite(value) else "n/a"
+
+
+def _version(params: dict[str, Any]) -> str:
+    """Release plus a digest of the parameters, so a ledger entry names exactly what decided."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{RELEASE}+{digest}"
+
+
+@dataclass(frozen=True)
+class ControllerText:
+    purpose: str
+    method: str
+    risks: tuple[str, ...]
+    mitigations: tuple[str, ...]
+    alternatives: str = ""
+
+
+TEXTS: dict[str, ControllerText] = {
+    "fixed": ControllerText(
+        purpose="Runs each junction's own fixed-time signal program: the status quo every other controller "
+        "is measured against.",
+        method="The phases and durations stored in the network's signal programs, cycled unchanged. No "
+        "detector input, no model.",
+        risks=("Green time is wasted on empty approaches while queues build elsewhere.",),
+        mitigations=("Programs are retimed by engineers; adaptive controllers are trialled in shadow beside it.",),
+    ),
+    "actuated": ControllerText(
+        purpose="Extends or ends each green by whether vehicles keep arriving at the stop line.",
+        method="SUMO's gap-based actuated control over the network's own phases: a green ends when no vehicle "
+        "crosses the loop detector within the maximum gap, within each phase's minimum and maximum duration.",
+        risks=("Serves phases in a fixed order, so a long queue on one approach still waits its turn.",),
+        mitigations=("Minimum and maximum durations come from the network's programs.", SAFETY_MITIGATION),
+    ),
+    "max_pressure": ControllerText(
+        purpose="Gives green to the movements whose upstream queues most exceed the space downstream.",
+        method="Max-pressure (Varaiya 2013): every decision interval, the phase with the largest sum over its "
+        "movements of (vehicles upstream - vehicles downstream) from lane-area detectors.",
+        risks=(
+            "Frequent switching on light demand costs clearance time.",
+            "Known to do worse than fixed time on some real-world networks (RESCO).",
+        ),
+        mitigations=(SAFETY_MITIGATION, "Runs in shadow until a full benchmark supports it."),
+    ),
+    "qpa": ControllerText(
+        purpose="Cuts delay at signalised junctions by serving queues as they form, from detector counts only.",
+        method="Queue-pressure actuated (civicbrain): holds a green while vehicles cross its stop lines at most "
+        "gap_s apart and no rival phase outweighs it by switch_ratio x its score + switch_margin vehicles; "
+        "otherwise moves to the phase with the largest weighted queue (halting + moving_weight x moving, "
+        "minus exit_weight x queued on its exits), skipping phases nobody waits for.",
+        risks=(
+            "Detector faults bias the queue estimate.",
+            "Light approaches could wait long behind heavy ones.",
+        ),
+        mitigations=(SAFETY_MITIGATION, "Bounded wait (max_wait) serves every approach with waiting vehicles."),
+        alternatives="Fixed-time, actuated, max-pressure and RESCO's learned controllers (IDQN, IPPO, MPLight, "
+        "FMA2C); qpa needs no training and reads only detector counts.",
+    ),
+}
+
+
+def _controller_figures(name: str, bench: dict[str, Any] | None) -> tuple[Figure, ...]:
+    rows = benchmarks.controller_rows(bench, name)
+    protocol = benchmarks.protocol_of(bench)
+    if not rows:
+        return (Figure(name="delay on the RESCO scenarios", value="not yet measured", protocol=protocol),)
+    figures = []
+    for scenario, r in rows:
+        value = f"{_num(r['delay_mean'], '.1f')} s ± {_num(r['delay_sd'], '.1f')}"
+        if name != "fixed" and benchmarks.is_finite(r.get("ratio_to_fixed")):
+            value += f" ({r['ratio_to_fixed']:.2f} x fixed time)"
+        value += f", {r.get('never_departed', 0)} never departed"
+        figures.append(Figure(name=f"mean delay per vehicle, {scenario}", value=value, protocol=protocol))
+    return tuple(figures)
+
+
+def _controller_status(name: str, full_bench: dict[str, Any] | None) -> Status:
+    if name == "fixed":
+        return "live"  # the programs the city already runs
+    return "live" if benchmarks.controller_supported_live(name, full_bench) else "shadow"
+
+
+def controller_card(name: str, bench: dict[str, Any] | None, full_bench: dict[str, Any] | None) -> AlgorithmCard:
+    """``bench`` supplies the figures (a smoke run says so in its protocol); only ``full_bench`` sets status."""
+    cls = CONTROLLERS[name]
+    params = cls().get_params()
+    text = TEXTS.get(name) or ControllerText(
+        purpose=f"Signal control: {cls.title}.",
+        method=f"{cls.title}; parameters below. {SAFETY_MITIGATION}",
+        risks=("Not yet described by its authors beyond its parameters.",),
+        mitigations=(SAFETY_MITIGATION, "Runs in shadow until a full benchmark supports it."),
+    )
+    best = " Recommended controller ('best')." if name == BEST else ""
+    return AlgorithmCard(
+        id=f"traffic.{name}",
+        version=_version(params),
+        title=f"Signal control: {cls.title}",
+        purpose=text.purpose + best,
+        service="traffic",
+        owner_agency=AGENCY,
+        contact=CONTACT,
+        legal_basis=LEGAL_BASIS,
+        decision_type="Chooses which phase each signalised junction shows; decides about junctions, never about "
+        "people. Status 'live' only where the benchmark shows it no worse than fixed time on all six real-world "
+        "RESCO scenarios with no vehicle locked out; otherwise it runs in shadow beside the live controller.",
+        human_oversight=SIGNAL_OVERSIGHT,
+        data_purpose=Purpose.TRAFFIC,
+        inputs=SIGNAL_INPUTS,
+        method=text.method,
+        parameters={**params, "adaptive": cls.adaptive},
+        performance=_controller_figures(name, bench),
+        risks=text.risks,
+        mitigations=text.mitigations,
+        status=_controller_status(name, full_bench),
+        alternatives_considered=text.alternatives,
+    )
+
+
+def incident_card(bench: dict[str, Any] | None) -> AlgorithmCard:
+    detector = IncidentDetector()
+    params = {"settle_s": detector.settle_s, "alarm_s": detector.alarm_s, "clear_s": detector.clear_s}
+    protocol = benchmarks.protocol_of(bench)
+    figures = []
+    for study in (bench or {}).get("incidents") or []:
+        figures.append(
+            Figure(
+                name=f"incident detection, {study['scenario']}",
+                value=f"{study['detected']}/{study['injected']} detected, "
+                f"{_num(100 * study['detected_within_120s'])}% within 120 s, "
+                f"{_num(study['false_alarms_per_hour_per_10_junctions'], '.2f')} false alarms "
+                "per hour per 10 junctions",
+                protocol=protocol + "; 3 lane blockages per run, false alarms on incident-free runs",
+            )
+        )
+    if not figures:
+        figures.append(Figure(name="incident detection", value="not yet measured", protocol=protocol))
+    return AlgorithmCard(
+        id="traffic.incident_detector",
+        version=_version(params),
+        title="Incident detection from detector data",
+        purpose="Alerts the traffic control room to a lane that is probably blocked (breakdown, crash, closure).",
+        service="traffic",
+        owner_agency=AGENCY,
+        contact=CONTACT,
+        legal_basis=LEGAL_BASIS,
+        decision_type="Recommends that an operator check a lane; it never dispatches anyone or changes signals.",
+        human_oversight="Every alert goes to a Transport Bureau operator, who confirms it (cameras, patrol) or "
+        "dismisses it as a false alarm.",
+        data_purpose=Purpose.TRAFFIC,
+        inputs=INCIDENT_INPUTS,
+        method="Compares what each approach's detectors report with the signal the city itself shows: after "
+        "settle_s seconds of green, halting vehicles upstream of an empty stop-line loop, with free exits and no "
+        "vehicle crossing the loop, accumulate evidence; alarm_s seconds of evidence raise an alert; clear_s "
+        "seconds without halting vehicles clear it.",
+        parameters=params,
+        performance=tuple(figures),
+        risks=("False alarms send operators to look at normal queues.", "A blockage beyond the detector is missed."),
+        mitigations=("Alerts are advisory: a person confirms before anyone is sent.",),
+        status="advisory",
+    )
+
+
+def emergency_card(bench: dict[str, Any] | None) -> AlgorithmCard:
+    plugin = EmergencyPlugin()
+    params = {
+        "lookahead_s": plugin.lookahead_s,
+        "lookahead_m": plugin.lookahead_m,
+        "max_hold_s": plugin.max_hold_s,
+    }
+    protocol = benchmarks.protocol_of(bench)
+    figures = []
+    for study in (bench or {}).get("emergency") or []:
+        figures.append(
+            Figure(
+                name=f"ambulance travel time with / without priority, {study['scenario']}",
+                value=f"median {_num(study['ems_median_with'])} s / {_num(study['ems_median_without'])} s "
+                f"(ratio {_num(study['ems_median_ratio'], '.2f')}); everyone else's delay "
+                f"{_num(100 * study['delay_change'], '+.1f')}%",
+                protocol=protocol + f"; {study['ambulances_per_run']} ambulances per run under {study['controller']}",
+            )
+        )
+    if not figures:
+        figures.append(Figure(name="ambulance travel time", value="not yet measured", protocol=protocol))
+    return AlgorithmCard(
+        id="traffic.emergency_preemption",
+        version=_version(params),
+        title="Emergency-vehicle priority (green wave)",
+        purpose="Shortens ambulance and fire-engine journeys by preparing green along their announced route.",
+        service="traffic",
+        owner_agency=AGENCY,
+        contact=CONTACT,
+        legal_basis=LEGAL_BASIS,
+        decision_type="Requests the phase serving an announced emergency vehicle at the junctions ahead of it.",
+        human_oversight="Dispatchers announce the vehicle and its route; signal engineers review every "
+        "pre-emption's effect on other traffic.",
+        data_purpose=Purpose.TRAFFIC,
+        inputs=SIGNAL_INPUTS,
+        method="An emergency vehicle announces its route (as transponders do); each junction within "
+        "max(lookahead_m, lookahead_s x speed) ahead is asked for the phase serving its movement, through the "
+        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s.",
+        parameters=params,
+        performance=tuple(figures),
+        risks=("Cross traffic waits longer while the green wave holds.",),
+        mitigations=("The hold per junction is bounded; clearance is never shortened.",),
+        status="live" if benchmarks.emergency_supported_live(bench) else "shadow",
+    )
+
+
+def build_cards() -> tuple[dict[str, AlgorithmCard], AlgorithmCard, AlgorithmCard]:
+    bench = benchmarks.latest_measurements()
+    # Status needs the full benchmark; figures may come from a smoke run (its protocol says so).
+    full = benchmarks.load_bench()
+    controllers = {name: controller_card(name, bench, full) for name in CONTROLLERS}
+    return controllers, incident_card(bench), emergency_card(full or bench)
+
+
+CONTROLLER_CARDS, INCIDENT_DETECTOR, EMERGENCY_PREEMPTION = build_cards()
+ALL_CARDS: tuple[AlgorithmCard, ...] = (*CONTROLLER_CARDS.values(), INCIDENT_DETECTOR, EMERGENCY_PREEMPTION)
+
+
+def card_for(controller: str) -> AlgorithmCard:
+    """The card of a controller name ('best' resolves to the recommended one)."""
+    return CONTROLLER_CARDS[BEST if controller == "best" else controller]

@@ -1,0 +1,609 @@
+"""Use cases of the traffic service: evaluate controllers, operate a junction network through the
+platform (live controller, shadow candidate, incident alerts), and read back what was done.
+
+Simulations run in child processes through ``core.batch`` (libsumo allows one simulation per
+process); everything that touches the database — ledger entries, the run's row — happens here in
+the parent, with the results, inside one unit of work.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from civicbrain.core.context import Decision, Platform, Runtime
+from civicbrain.core.errors import NotFound, ValidationFailed
+from civicbrain.core.register import Register
+from civicbrain.services.traffic.algorithms import CONTROLLER_CARDS, INCIDENT_DETECTOR, card_for
+from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS
+from civicbrain.services.traffic.domain.evaluation import run_specs, summarize_batch, summarize_runs
+from civicbrain.services.traffic.domain.incidents import IncidentPlugin
+from civicbrain.services.traffic.domain.scenarios import (
+    Scenario,
+    ScenarioNotFound,
+    resco_scenario,
+    user_scenario,
+)
+from civicbrain.services.traffic.domain.simulation import RunSpec
+from civicbrain.services.traffic.junction_log import JunctionLog
+from civicbrain.services.traffic.models import TrafficRun
+
+Progress = Callable[[int, int], None]
+WINDOW_S = 300.0
+# Keys of one controller's summary in ``civicbrain traffic run --json`` (and the API's results).
+SUMMARY_KEYS = (
+    "delay_mean",
+    "delay_sd",
+    "trip_time_mean",
+    "trip_time_sd",
+    "wait_mean",
+    "wait_sd",
+    "never_departed",
+    "free_flow_trip_mean",
+    "free_flow_trip_sd",
+    "wall_s_mean",
+    "seeds",
+)
+
+
+# --- scenarios and controllers -------------------------------------------------------------------
+
+
+def resolve_controller(name: str) -> str:
+    """A controller name as the domain knows it ('best' is the recommended one)."""
+    resolved = BEST if name == "best" else name
+    if resolved not in CONTROLLERS:
+        raise ValidationFailed(
+            f"unknown controller '{name}'; choose from {', '.join(CONTROLLERS)} or 'best'", field="controller"
+        )
+    return resolved
+
+
+def resolve_scenario(
+    name: str | None = None,
+    *,
+    net: str | None = None,
+    routes: str | None = None,
+    begin: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    scale: float = 1.0,
+) -> Scenario:
+    """A RESCO scenario by name, or any SUMO network with its routes; optionally a shorter window."""
+    if scale <= 0 or scale > 5:
+        raise ValidationFailed("scale must be above 0 and at most 5", field="scale")
+    try:
+        if name and not net:
+            scenario = resco_scenario(name).with_window(begin=begin, end=end).scaled(scale)
+        elif net and routes:
+            scenario = user_scenario(
+                net, routes, begin=0.0 if begin is None else begin, end=3600.0 if end is None else end, scale=scale
+            )
+        else:
+            raise ValidationFailed("name a scenario, or give both a network and a routes file", field="scenario")
+    except ScenarioNotFound as exc:
+        raise NotFound(str(exc), field="scenario") from None
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="end") from None
+    if duration is not None:
+        if duration <= 0:
+            raise ValidationFailed("duration must be positive", field="duration")
+        scenario = scenario.with_window(end=min(scenario.end, scenario.begin + duration))
+    if scenario.end <= scenario.begin:
+        raise ValidationFailed("end must be after begin", field="end")
+    return scenario
+
+
+def controller_catalogue(register: Register) -> list[dict[str, Any]]:
+    """Every controller with its register status (what it may do on this instance)."""
+    out = []
+    for name, cls in CONTROLLERS.items():
+        card = CONTROLLER_CARDS[name]
+        status = register.get(card.id).status if card.id in register else "not registered"
+        out.append(
+            {
+                "name": name,
+                "title": cls.title,
+                "adaptive": cls.adaptive,
+                "best": name == BEST,
+                "algorithm": card.id,
+                "version": card.version,
+                "status": status,
+                "params": cls().get_params(),
+            }
+        )
+    return out
+
+
+# --- evaluation (``civicbrain traffic run``): no ledger, figures only --------------------------------
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN (PostgreSQL's JSON and strict parsers refuse it): unmeasured becomes null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _pick(summary: dict[str, Any], extra: Sequence[str] = ()) -> dict[str, Any]:
+    return _clean({k: summary[k] for k in (*SUMMARY_KEYS, *extra) if k in summary})
+
+
+def evaluate(
+    scenario: Scenario,
+    controllers: Sequence[str],
+    seeds: int,
+    *,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Each controller over ``seeds`` seeds, with fixed time measured in the same batch for the ratio."""
+    if seeds < 1:
+        raise ValidationFailed("at least one seed", field="seeds")
+    requested = list(dict.fromkeys(resolve_controller(c) for c in controllers))
+    names = requested if "fixed" in requested else ["fixed", *requested]
+    specs = [
+        RunSpec(scenario, c, seed=s, explain_every=0, label=f"{scenario.name}/{c}/{s}")
+        for c in names
+        for s in range(1, seeds + 1)
+    ]
+    runs = run_specs(specs, workers=workers, progress=progress)
+    per_controller = summarize_batch(runs).get(scenario.name, {})
+    total = summarize_runs([r for r in runs if r["controller"] in requested])
+    return {
+        "scenario": scenario.name,
+        "begin": scenario.begin,
+        "end": scenario.end,
+        "scale": scenario.scale,
+        "best": BEST,
+        "controllers": {
+            c: _pick(per_controller[c], ("ratio_to_fixed", "ratio_to_fixed_sd")) for c in names if c in per_controller
+        },
+        "total": _pick(total),
+    }
+
+
+# --- operation: live controller, shadow candidate, incident alerts ---------------------------------
+
+
+@dataclass(frozen=True)
+class OperationRequest:
+    scenario: Scenario
+    controller: str
+    candidate: str | None = None
+    seeds: tuple[int, ...] = (1,)
+    incidents: int = 0  # a drill: lane blockages injected into the demand (0: detect only)
+    window_s: float = WINDOW_S
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ValidationFailed("at least one seed", field="seeds")
+        if self.incidents < 0 or self.incidents > 10:
+            raise ValidationFailed("incidents must be between 0 and 10", field="incidents")
+        if self.candidate is not None and self.candidate == self.controller:
+            raise ValidationFailed("the shadow candidate must differ from the live controller", field="candidate")
+
+
+@dataclass
+class OperationReport:
+    run_id: int
+    live: dict[str, Any]
+    candidate: dict[str, Any] | None
+    difference: dict[str, Any] | None
+    decisions: dict[str, int]
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "run_id": self.run_id,
+                "live": self.live,
+                "candidate": self.candidate,
+                "difference": self.difference,
+                "decisions": self.decisions,
+                "incidents": len(self.incidents),
+                "receipts": self.receipts[:5],
+            }
+        )
+
+
+def operation_request(
+    scenario: Scenario, controller: str, candidate: str | None = None, **kwargs: Any
+) -> OperationRequest:
+    return OperationRequest(
+        scenario=scenario,
+        controller=resolve_controller(controller),
+        candidate=resolve_controller(candidate) if candidate else None,
+        **kwargs,
+    )
+
+
+def check_permitted(register: Register, request: OperationRequest) -> None:
+    """Refuse before simulating anything: the live controller must be registered live, the candidate
+    for shadow, the detector for advice. (ctx.decide checks again on every entry.)"""
+    live = card_for(request.controller)
+    register.permit(live.id, live.version, "live")
+    if request.candidate:
+        cand = card_for(request.candidate)
+        register.permit(cand.id, cand.version, "shadow")
+    register.permit(INCIDENT_DETECTOR.id, INCIDENT_DETECTOR.version, "advisory")
+
+
+def _spec(request: OperationRequest, controller: str, seed: int, role: str) -> RunSpec:
+    return RunSpec(
+        request.scenario,
+        controller,
+        seed=seed,
+        explain_every=request.window_s,  # the domain's snapshot of scores, once per window
+        plugins=[JunctionLog(window_s=request.window_s), IncidentPlugin(count=request.incidents, seed=seed)],
+        label=f"{role}/{request.scenario.name}/{controller}/{seed}",
+    )
+
+
+def operation_specs(request: OperationRequest) -> list[RunSpec]:
+    """Per seed, the live run and (on the same demand: same routes, same seed) the candidate's."""
+    specs = [_spec(request, request.controller, s, "live") for s in request.seeds]
+    if request.candidate:
+        specs += [_spec(request, request.candidate, s, "shadow") for s in request.seeds]
+    return specs
+
+
+def simulate_operation(
+    request: OperationRequest, *, workers: int = 2, progress: Progress | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(live runs, candidate runs), one child process each."""
+    runs = run_specs(operation_specs(request), workers=workers, progress=progress)
+    n = len(request.seeds)
+    return runs[:n], runs[n:]
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds) % 86400
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+
+
+def _window_explanation(window: dict[str, Any], snapshot: dict[str, Any] | None, *, shadow_of: str | None) -> dict:
+    span = max(1.0, window["end"] - window["start"])
+    green = {int(p): s for p, s in window["green_s"].items()}
+    queues = {int(p): q for p, q in window["queue_mean_by_phase"].items()}
+    main = max(green, key=lambda p: green[p]) if green else None
+    longest = max(queues, key=lambda p: queues[p]) if queues else None
+    when = f"{_clock(window['start'])}-{_clock(window['end'])}"
+    parts = []
+    if main is not None:
+        parts.append(f"phase {main} showed green {100 * green[main] / span:.0f}% of the time")
+    if window["reasons"]:
+        top = sorted(window["reasons"].items(), key=lambda kv: -kv[1])[:3]
+        parts.append("reasons: " + ", ".join(f"{reason} ({n}x)" for reason, n in top))
+    else:
+        parts.append("the junction's own program set the phases")
+    if longest is not None:
+        parts.append(f"longest mean queue {queues[longest]:.1f} vehicles, on phase {longest}'s approaches")
+    prefix = (
+        f"Shadow, not acted on: in a parallel simulation of the same demand, {shadow_of} at junction"
+        if shadow_of
+        else "Junction"
+    )
+    return {
+        "summary": f"{prefix} {window['junction']}, {when}: " + "; ".join(parts) + ".",
+        "window": {"start": window["start"], "end": window["end"]},
+        "phases": [
+            {
+                "phase": p,
+                "green_s": green.get(p, 0.0),
+                "queue_mean": queues.get(p, 0.0),
+                "queue_max": window["queue_max_by_phase"].get(str(p), 0),
+            }
+            for p in sorted(set(green) | set(queues))
+        ],
+        "clearance_s": window["clearance_s"],
+        "reasons": window["reasons"],
+        "decision_snapshot": snapshot,
+    }
+
+
+def _snapshots(run: dict[str, Any]) -> dict[tuple[str, float], dict[str, Any]]:
+    return {(d["junction"], d["time"]): d["explanation"] for d in run.get("decisions_sampled", [])}
+
+
+def _snapshot_in(snaps: dict[tuple[str, float], dict[str, Any]], window: dict[str, Any]) -> dict[str, Any] | None:
+    for (jid, t), exp in snaps.items():
+        if jid == window["junction"] and window["start"] <= t < window["end"]:
+            return exp
+    return None
+
+
+def record_signal_plans(ctx: Platform, controller: str, run: dict[str, Any], *, mode: str) -> list[Decision]:
+    """One ledger entry per junction per window: the phases shown and the queues and reasons behind them."""
+    card = card_for(controller)
+    snaps = _snapshots(run)
+    shadow_of = controller if mode == "shadow" else None
+    decisions = []
+    for window in run.get("junction_windows", []):
+        explanation = _window_explanation(window, _snapshot_in(snaps, window), shadow_of=shadow_of)
+        green = window["green_s"]
+        decisions.append(
+            ctx.decide(
+                algorithm=card.id,
+                version=card.version,
+                subject=f"junction:{window['junction']}",
+                inputs={"approach_queues": window["queue_mean_by_phase"], "stop_line_flow": window["discharged"]},
+                outcome={
+                    "label": "signal_plan",
+                    "green_s": green,
+                    "main_phase": max(green, key=lambda p: green[p]) if green else None,
+                    "seed": run["seed"],
+                },
+                explanation=explanation,
+                mode=mode,
+            )
+        )
+    return decisions
+
+
+def record_incident_alerts(ctx: Platform, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each alarm of the detector becomes an advisory decision an operator confirms or dismisses."""
+    alerts = []
+    for alarm in run.get("incident_alarms", []):
+        exp = alarm["explanation"]
+        decision = ctx.decide(
+            algorithm=INCIDENT_DETECTOR.id,
+            version=INCIDENT_DETECTOR.version,
+            subject=f"junction:{alarm['junction']}",
+            inputs={
+                "approach_halting": exp["halting"],
+                "green_duration": exp["green_for_s"],
+                "exits_free": exp["exits_free"],
+            },
+            outcome={"label": "incident_suspected", "lane": alarm["lane"], "edge": alarm["edge"]},
+            explanation={
+                "summary": f"Lane {alarm['lane']} at junction {alarm['junction']} is probably blocked: "
+                f"{exp['halting']} vehicles stood still for {exp['evidence_s']:.0f} s while the lane had green "
+                f"for {exp['green_for_s']:.0f} s, nothing crossed its stop line and its exits were free. "
+                "An operator should check it.",
+                **exp,
+                "at": _clock(alarm["time"]),
+            },
+            mode="advisory",
+        )
+        alerts.append(
+            {
+                "seed": run["seed"],
+                "time": alarm["time"],
+                "at": _clock(alarm["time"]),
+                "junction": alarm["junction"],
+                "lane": alarm["lane"],
+                "edge": alarm["edge"],
+                "halting": exp["halting"],
+                "evidence_s": exp["evidence_s"],
+                "receipt": decision.id,
+            }
+        )
+    return alerts
+
+
+def junction_figures(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per junction over all windows and seeds: stopped delay per vehicle, mean and max queue."""
+    acc: dict[str, dict[str, float]] = {}
+    for run in runs:
+        for w in run.get("junction_windows", []):
+            a = acc.setdefault(w["junction"], {"veh_s": 0.0, "discharged": 0.0, "q_sum": 0.0, "n": 0.0, "q_max": 0.0})
+            a["veh_s"] += w["stopped_veh_s"]
+            a["discharged"] += w["discharged"]
+            a["q_sum"] += w["queue_mean"]
+            a["n"] += 1
+            a["q_max"] = max(a["q_max"], w["queue_max"])
+    return {
+        jid: {
+            "stopped_delay_s": round(a["veh_s"] / a["discharged"], 1) if a["discharged"] else None,
+            "queue_mean": round(a["q_sum"] / a["n"], 2) if a["n"] else None,
+            "queue_max": int(a["q_max"]),
+            "discharged": int(a["discharged"] / max(1, len(runs))),
+        }
+        for jid, a in sorted(acc.items())
+    }
+
+
+def _difference(live: dict[str, Any], cand: dict[str, Any], live_runs: list, cand_runs: list) -> dict[str, Any]:
+    by_seed = {r["seed"]: r for r in live_runs}
+    ratios = [c["delay"] / by_seed[c["seed"]]["delay"] for c in cand_runs if by_seed.get(c["seed"], {}).get("delay")]
+    return {
+        "delay_change_s": cand["delay_mean"] - live["delay_mean"],
+        "delay_ratio": sum(ratios) / len(ratios) if ratios else math.nan,
+        "trip_time_change_s": cand["trip_time_mean"] - live["trip_time_mean"],
+        "wait_change_s": cand["wait_mean"] - live["wait_mean"],
+        "never_departed_change": cand["never_departed"] - live["never_departed"],
+    }
+
+
+def _drill(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    scored = [r["incidents"] for r in runs if r.get("incidents", {}).get("injected")]
+    if not scored:
+        return None
+    return {k: sum(s[k] for s in scored) for k in ("injected", "detected", "detected_within", "false_alarms")}
+
+
+def record_operation(
+    ctx: Platform,
+    request: OperationRequest,
+    live_runs: list[dict[str, Any]],
+    candidate_runs: list[dict[str, Any]],
+) -> OperationReport:
+    """Write the ledger entries and the run's row from the simulations' results."""
+    decisions: dict[str, int] = {"live": 0, "shadow": 0, "advisory": 0}
+    receipts: list[str] = []
+    alerts: list[dict[str, Any]] = []
+    for run in live_runs:
+        made = record_signal_plans(ctx, request.controller, run, mode="live")
+        decisions["live"] += len(made)
+        receipts += [d.id for d in made[:2]]
+        found = record_incident_alerts(ctx, run)
+        decisions["advisory"] += len(found)
+        alerts += found
+    if request.candidate:
+        for run in candidate_runs:
+            made = record_signal_plans(ctx, request.candidate, run, mode="shadow")
+            assert not any(d.takes_effect for d in made)  # the ledger's own guarantee, stated here
+            decisions["shadow"] += len(made)
+    live = _pick(summarize_runs(live_runs))
+    cand = _pick(summarize_runs(candidate_runs)) if candidate_runs else None
+    difference = _clean(_difference(live, cand, live_runs, candidate_runs)) if cand else None
+    row = TrafficRun(
+        created_at=ctx.now(),
+        created_by=ctx.actor,
+        scenario=request.scenario.name,
+        begin=request.scenario.begin,
+        end=request.scenario.end,
+        scale=request.scenario.scale,
+        seeds=list(request.seeds),
+        controller=request.controller,
+        candidate=request.candidate,
+        summary={"live": live, "candidate": cand, "difference": difference},
+        junctions=junction_figures(live_runs),
+        incidents=_clean({"alerts": alerts, "drill": _drill(live_runs)}),
+        decisions={**decisions, "receipts": receipts[:10]},
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return OperationReport(row.id, live, cand, difference, decisions, alerts, receipts)
+
+
+def operate(
+    runtime: Runtime,
+    request: OperationRequest,
+    *,
+    actor: str | None,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> OperationReport:
+    """Check the register, simulate in child processes, then record everything in one unit of work."""
+    check_permitted(runtime.register, request)
+    total = len(operation_specs(request)) + 1
+    live_runs, candidate_runs = simulate_operation(
+        request, workers=workers, progress=(lambda done, _n: progress(done, total)) if progress else None
+    )
+    with runtime.unit(actor=actor) as ctx:
+        report = record_operation(ctx, request, live_runs, candidate_runs)
+    if progress:
+        progress(total, total)
+    return report
+
+
+# --- background job (portal button, API) ------------------------------------------------------------
+
+JOB_KIND = "traffic.operation"
+
+
+def request_from_params(params: dict[str, Any]) -> OperationRequest:
+    scenario = resolve_scenario(
+        params.get("scenario"),
+        net=params.get("net"),
+        routes=params.get("routes"),
+        begin=params.get("begin"),
+        end=params.get("end"),
+        duration=params.get("duration_s"),
+        scale=float(params.get("scale", 1.0)),
+    )
+    return operation_request(
+        scenario,
+        params["controller"],
+        params.get("candidate"),
+        seeds=tuple(range(1, int(params.get("seeds", 1)) + 1)),
+        incidents=int(params.get("incidents", 0)),
+    )
+
+
+def operation_job(runtime: Runtime, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """The job function behind POST /api/v1/traffic/runs and the traffic page's button."""
+    request = request_from_params(params)
+    report = operate(runtime, request, actor=params.get("requested_by"), progress=progress)
+    return {**report.as_dict(), "page": "/traffic"}
+
+
+def start_operation(runtime: Runtime, params: dict[str, Any], *, requested_by: str) -> str:
+    """Validate now (the caller hears about a bad request at once), then run in the background."""
+    check_permitted(runtime.register, request_from_params(params))
+    return runtime.jobs.submit(
+        JOB_KIND, {**params, "requested_by": requested_by}, operation_job, created_by=requested_by
+    )
+
+
+# --- reading back ------------------------------------------------------------------------------------
+
+
+def run_view(run: TrafficRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "created_at": run.created_at.isoformat(),
+        "created_by": run.created_by,
+        "scenario": run.scenario,
+        "begin": run.begin,
+        "end": run.end,
+        "scale": run.scale,
+        "seeds": run.seeds,
+        "controller": run.controller,
+        "candidate": run.candidate,
+        "summary": run.summary,
+        "junctions": run.junctions,
+        "incidents": run.incidents,
+        "decisions": run.decisions,
+    }
+
+
+def recent_runs(ctx: Platform, *, scenario: str | None = None, limit: int = 20) -> list[TrafficRun]:
+    query = select(TrafficRun).order_by(TrafficRun.id.desc()).limit(limit)
+    if scenario:
+        query = query.where(TrafficRun.scenario == scenario)
+    return list(ctx.session.scalars(query))
+
+
+def get_run(ctx: Platform, run_id: int) -> TrafficRun:
+    run = ctx.session.get(TrafficRun, run_id)
+    if run is None:
+        raise NotFound(f"no traffic run {run_id}", field="run_id")
+    return run
+
+
+def incident_alerts(ctx: Platform, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The detector's alerts, newest run first, with the operator's review if there is one."""
+    out: list[dict[str, Any]] = []
+    for run in recent_runs(ctx, limit=limit):
+        for alert in run.incidents.get("alerts", []):
+            reviews = ctx.ledger.linked_to(alert["receipt"])
+            out.append(
+                {
+                    **alert,
+                    "run_id": run.id,
+                    "scenario": run.scenario,
+                    "review": reviews[-1].outcome_label if reviews else None,
+                }
+            )
+            if len(out) >= limit:
+                return out
+    return out
+
+
+REVIEW_OUTCOMES = ("confirmed", "false_alarm")
+
+
+def review_incident(ctx: Platform, receipt: str, *, outcome: str, reasons: str, actor: str) -> str:
+    """An operator confirms or dismisses an alert; the human decision is chained to the alert."""
+    if outcome not in REVIEW_OUTCOMES:
+        raise ValidationFailed(f"outcome must be one of {', '.join(REVIEW_OUTCOMES)}", field="outcome")
+    if not reasons.strip():
+        raise ValidationFailed("say what you checked", field="reasons")
+    entry = ctx.ledger.get(receipt)
+    if entry.algorithm != INCIDENT_DETECTOR.id:
+        raise NotFound(f"no incident alert with receipt '{receipt}'", field="receipt")
+    return ctx.record_human_decision(
+        about=receipt, what="traffic.incident_review", outcome_label=outcome, reasons=reasons, actor=actor
+    ).receipt
