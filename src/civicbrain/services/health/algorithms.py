@@ -1,0 +1,129 @@
+"""The health service's register cards: the AI doctor, the pool's claim checks, the wearable alert.
+
+Every card is health-purpose: its health inputs can never be used by another service's algorithm.
+"""
+
+from __future__ import annotations
+
+from civicbrain.core.privacy import DataCategory, Purpose
+from civicbrain.core.register import AlgorithmCard, Figure
+from civicbrain.services.health.domain.doctor import MODEL_VERSION, default_policy
+
+POOL_CHECKS_VERSION = "1.0.0"
+WEARABLE_VERSION = "1.0.0"
+OWNER = "health-commission"
+CONTACT = "ai-doctor@health.demo.city"
+
+_policy = default_policy()
+
+AI_DOCTOR = AlgorithmCard(
+    id="health.ai_doctor",
+    version=MODEL_VERSION,
+    title="AI doctor: history taking, differential diagnosis and urgency",
+    purpose="Takes a patient's history by asking one question at a time and drafts a differential diagnosis "
+    "and an urgency level for the clinician who takes over.",
+    service="health",
+    owner_agency=OWNER,
+    contact=CONTACT,
+    legal_basis="Demo City Health Services Ordinance, art. 12 (decision support under clinician responsibility)",
+    decision_type="Advisory only: suggests a differential and an urgency (emergency / see a doctor soon / "
+    "self-care). A clinician confirms or corrects every consultation; nothing is diagnosed without them.",
+    human_oversight="Every finished consultation lands in the Health Commission's clinician queue; red flags "
+    "(a severe pathology becoming likely) end the dialogue at once and put the patient first in the queue. "
+    "The clinician's confirmation or correction is recorded against the AI's suggestion.",
+    data_purpose=Purpose.HEALTH,
+    inputs={
+        "age": DataCategory.DEMOGRAPHIC,
+        "sex": DataCategory.DEMOGRAPHIC,
+        "first_complaint": DataCategory.HEALTH,
+        "answers": DataCategory.HEALTH,
+    },
+    method="Naive-Bayes evidence model over the DDXPlus knowledge base (223 evidences, 49 pathologies, CC-BY), "
+    "questions chosen by expected information gain; a logistic model draws the differential; urgency from the "
+    "probability mass of severe pathologies (Semigran et al.'s three levels). Trained on the DDXPlus "
+    "development patients only; ships with the package.",
+    parameters={
+        "max_questions": _policy.max_questions,
+        "stop_confidence": _policy.stop_confidence,
+        "differential_questions": _policy.differential_questions,
+        "emergency_threshold": _policy.triage.emergency_threshold,
+        "red_flag_threshold": _policy.triage.red_flag_threshold,
+        "self_care_threshold": _policy.triage.self_care_threshold,
+    },
+    performance=(
+        Figure(
+            name="GTPA@1, top-5, DDF1, questions asked, urgency safety",
+            value="see bench/results/health_bench.json",
+            protocol="DDXPlus protocol (bench/health_bench.py); `civicbrain health evaluate` on any patient file",
+        ),
+    ),
+    risks=(
+        "A wrong differential could anchor the clinician.",
+        "Over-triage sends some mild cases to emergency care.",
+    ),
+    mitigations=(
+        "Evidence for and against each candidate is shown; the clinician records their own diagnosis.",
+        "Triage errs on the safe side on purpose; over-triage is measured and reported.",
+    ),
+    favourable_outcomes=(),
+    status="advisory",
+)
+
+POOL_CLAIM_CHECKS = AlgorithmCard(
+    id="health.pool_claim_checks",
+    version=POOL_CHECKS_VERSION,
+    title="Mutual-aid pool: automatic claim checks",
+    purpose="Checks a mutual-aid claim against the pool's published rules before members see it in public notice.",
+    service="health",
+    owner_agency=OWNER,
+    contact="mutual-aid@health.demo.city",
+    legal_basis="Demo City Mutual-Aid Pool Rules, art. 4 (claims) and art. 9 (objections and review)",
+    decision_type="Refuses a claim that breaks a rule (with every reason), or publishes it for member objection. "
+    "A claim that members object to is never paid before a human decides.",
+    human_oversight="Refusals can be contested by their receipt; a reviewer decides. Objected claims wait for a "
+    "reviewer or a Health Commission officer.",
+    data_purpose=Purpose.HEALTH,
+    inputs={
+        "illness": DataCategory.HEALTH,
+        "diagnosed_on": DataCategory.HEALTH,
+        "treatment_start": DataCategory.HEALTH,
+        "treatment_end": DataCategory.HEALTH,
+        "amount": DataCategory.FINANCIAL,
+        "member_since": DataCategory.ADMINISTRATIVE,
+        "document_hashes": DataCategory.IDENTIFIER,
+    },
+    method="Published rules: waiting period, covered illness list, no document used before (SHA-256 of its "
+    "content), consistent dates, positive amount. Every rule is checked and every failing one is reported.",
+    parameters={},
+    favourable_outcomes=("in_public_notice",),
+    status="live",
+)
+
+WEARABLE_ALERT = AlgorithmCard(
+    id="health.wearable_alert",
+    version=WEARABLE_VERSION,
+    title="Wearable alert: sustained rise of the resting heart rate",
+    purpose="Tells a wearer who asked for it when their resting heart rate stays above their own usual level.",
+    service="health",
+    owner_agency=OWNER,
+    contact=CONTACT,
+    legal_basis="Consent of the wearer (withdrawable at any time)",
+    decision_type="Advisory only: an alert to the wearer, with baseline vs current rate and for how long. "
+    "Never a diagnosis; nothing is shared without the wearer.",
+    human_oversight="The wearer decides what to do; they can contact a clinician from the alert.",
+    data_purpose=Purpose.HEALTH,
+    inputs={
+        "baseline_bpm": DataCategory.HEALTH,
+        "current_bpm": DataCategory.HEALTH,
+        "elevated_hours": DataCategory.HEALTH,
+        "sensitivity": DataCategory.ADMINISTRATIVE,
+    },
+    method="Per-person resting heart rate (minutes with no recent steps), baseline per hour of day from the "
+    "person's previous 28 days; alert on a sustained mean excess over a 6-hour window (robust spread).",
+    parameters={"window_hours": 6, "baseline_days": 28, "sensitivities": ["low", "normal", "high"]},
+    risks=("False alerts worry people; missed rises give false comfort.",),
+    mitigations=("Detection and false alerts per person-day are measured on real streams (bench).",),
+    status="advisory",
+)
+
+CARDS = (AI_DOCTOR, POOL_CLAIM_CHECKS, WEARABLE_ALERT)
