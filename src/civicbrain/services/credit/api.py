@@ -1,0 +1,292 @@
+"""HTTP routes of the credit service (mounted under /api/v1/credit).
+
+Who may do what: officers of a list's owning agency propose and handle its listings; any officer
+checks a subject for their own agency's measures; residents see, object to and apply to repair
+their own listings and manage their own score; reviewers decide objections (core appeals), repair
+and "not the same person"; auditors read the screening trail; the public query needs no sign-in.
+A resident asking for a listing that is not theirs gets 404, not 403, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from civicbrain.core.errors import Forbidden, NotFound
+from civicbrain.core.identity import Principal, Role
+from civicbrain.services.credit import checks, federation_sync, public_view, scores, service
+from civicbrain.services.credit.checks import CheckQuery
+from civicbrain.services.credit.domain.names import NameKind
+from civicbrain.services.credit.models import CreditCheck, CreditList, CreditMemorandum, CreditScoreOptIn
+from civicbrain.services.credit.views import list_view, listing_view, memorandum_view
+from civicbrain.web.deps import Ctx, CurrentUser
+
+router = APIRouter()
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProposeBody(Strict):
+    list_code: Annotated[str, Field(min_length=1, max_length=64)]
+    facts: Annotated[list[Annotated[str, Field(min_length=3, max_length=400)]], Field(min_length=1, max_length=50)]
+    reasons: Annotated[list[Text], Field(min_length=1, max_length=20)]
+    duration_months: Annotated[int | None, Field(ge=1, le=36)] = None
+
+
+class ObjectionBody(Strict):
+    grounds: Text
+
+
+class RepairBody(Strict):
+    performance: Text
+
+
+class RepairDecisionBody(Strict):
+    granted: bool
+    checks: Annotated[list[Text], Field(min_length=1, max_length=20)]
+    answer: Text
+
+
+class CheckBody(Strict):
+    context: Annotated[str, Field(min_length=1, max_length=64, examples=["public tender"])]
+    kind: Literal["person", "organization"] = "person"
+    id_number: Annotated[str | None, Field(max_length=64, description="Resident ID number")] = None
+    registration: Annotated[str | None, Field(max_length=64, description="Unified social credit code")] = None
+    name: Annotated[str | None, Field(max_length=300)] = None
+    birth_date: Annotated[str | None, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")] = None
+
+
+class JudgementBody(Strict):
+    receipt: Annotated[str, Field(min_length=36, max_length=36)]
+    candidate_id: Annotated[str, Field(min_length=1, max_length=100)]
+    reason: Text
+
+
+def _may_handle(principal: Principal, list_row: CreditList) -> None:
+    """Officers of the owning agency, reviewers and admins handle a list's listings."""
+    if principal.role in (Role.REVIEWER, Role.ADMIN):
+        return
+    principal.require_agency(list_row.owning_agency)
+
+
+# --- published definitions ------------------------------------------------------------------------
+
+
+@router.get("/lists", summary="Published lists: owner, legal basis, criteria, tier, maximum duration")
+def get_lists(ctx: Ctx) -> list[dict[str, Any]]:
+    return [list_view(r) for r in ctx.session.scalars(select(CreditList).order_by(CreditList.code))]
+
+
+@router.get("/memoranda", summary="Joint-measure memoranda: list -> measure by agency in contexts")
+def get_memoranda(ctx: Ctx) -> list[dict[str, Any]]:
+    return [memorandum_view(r) for r in ctx.session.scalars(select(CreditMemorandum).order_by(CreditMemorandum.id))]
+
+
+# --- listings -------------------------------------------------------------------------------------
+
+
+@router.post("/listings", status_code=201, summary="Propose a listing from exchange records (sends the notice)")
+def propose(body: ProposeBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    list_row = service.get_list(ctx, body.list_code)
+    principal.require_agency(list_row.owning_agency)
+    row = service.propose_listing(
+        ctx,
+        list_code=body.list_code,
+        facts=body.facts,
+        reasons=body.reasons,
+        proposed_by=principal.username,
+        acting_agency=None if principal.role == Role.ADMIN else principal.agency_id,
+        duration_months=body.duration_months,
+    )
+    return listing_view(row, service.subject_of(ctx, row))
+
+
+@router.get("/listings", summary="Listings of your agency's lists (all lists for reviewers and auditors)")
+def get_listings(
+    ctx: Ctx, principal: CurrentUser, state: Annotated[str | None, Query(max_length=16)] = None
+) -> list[dict[str, Any]]:
+    principal.require(Role.OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
+    agency = principal.agency_id if principal.role == Role.OFFICER else None
+    rows = service.listings(ctx, agency=agency, states=[state] if state else [])
+    return [listing_view(r, service.subject_of(ctx, r)) for r in rows]
+
+
+@router.get("/listings/{listing_id}", summary="One listing with its due-process history")
+def get_listing(listing_id: str, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    if principal.role == Role.CITIZEN:
+        row = service.own_listing(ctx, principal.person_id or "", listing_id)
+    else:
+        row = service.get_listing(ctx, listing_id)
+        if principal.role == Role.OFFICER:
+            principal.require_agency(service.get_list(ctx, row.list_code).owning_agency)
+    return listing_view(row, service.subject_of(ctx, row))
+
+
+@router.post("/listings/{listing_id}/objection", summary="Object to a listing you were notified of (residents)")
+def object_to(listing_id: str, body: ObjectionBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.CITIZEN)
+    row = service.object_to_listing(
+        ctx, person_id=principal.person_id or "", listing_id=listing_id, grounds=body.grounds
+    )
+    return listing_view(row, service.subject_of(ctx, row))
+
+
+@router.post("/listings/{listing_id}/repair", summary="Apply for credit repair (the resident, or the owning agency)")
+def repair(listing_id: str, body: RepairBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    if principal.role == Role.CITIZEN:
+        person_id: str | None = principal.person_id or ""
+    else:
+        person_id = None
+        principal.require_agency(service.get_list(ctx, service.get_listing(ctx, listing_id).list_code).owning_agency)
+    row = service.apply_for_repair(
+        ctx, listing_id=listing_id, performance=body.performance, applied_by=principal.username, person_id=person_id
+    )
+    return listing_view(row, service.subject_of(ctx, row))
+
+
+@router.post("/listings/{listing_id}/repair-decision", summary="Grant or refuse repair (owning agency, reviewers)")
+def repair_decision(listing_id: str, body: RepairDecisionBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    row = service.get_listing(ctx, listing_id)
+    _may_handle(principal, service.get_list(ctx, row.list_code))
+    row = service.decide_repair(
+        ctx,
+        listing_id=listing_id,
+        granted=body.granted,
+        checks=body.checks,
+        answer=body.answer,
+        decided_by=principal.username,
+        role=principal.role.value,
+    )
+    return listing_view(row, service.subject_of(ctx, row))
+
+
+@router.post("/jobs/expire", summary="Run the daily job now: activate closed windows, expire at maximum (admins)")
+def run_expiry(ctx: Ctx, principal: CurrentUser) -> dict[str, int]:
+    principal.require(Role.ADMIN)
+    return service.expire_due(ctx)
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+@router.post("/check", summary="Check a subject in a context: allow, restrict or priority, with every reason")
+def check(body: CheckBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.OFFICER)
+    query = CheckQuery(
+        kind=NameKind(body.kind),
+        name=body.name,
+        identifier=body.id_number or body.registration,
+        birth_date=body.birth_date,
+    )
+    answer = checks.run_check(
+        ctx, query=query, context=body.context, asking_agency=principal.agency_id or "", asked_by=principal.username
+    )
+    return answer.as_dict()
+
+
+@router.post("/judgements", status_code=201, summary="Mark a check's candidate as not the same subject (reviewers)")
+def not_same(body: JudgementBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.REVIEWER)
+    judgement = checks.mark_not_same(
+        ctx, receipt=body.receipt, candidate_id=body.candidate_id, reviewer=principal.username, reason=body.reason
+    )
+    return {"candidate_id": judgement.candidate_id, "reviewer": judgement.reviewer, "reason": judgement.reason}
+
+
+@router.get("/checks", summary="The screening trail: every check, who asked, context, answer (auditors)")
+def screening_trail(
+    ctx: Ctx, principal: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> list[dict[str, Any]]:
+    principal.require(Role.AUDITOR, Role.ADMIN)
+    rows = ctx.session.scalars(select(CreditCheck).order_by(CreditCheck.id.desc()).limit(limit))
+    return [
+        {
+            "receipt": r.receipt,
+            "checked_at": r.checked_at.isoformat(),
+            "asking_agency": r.asking_agency,
+            "asked_by": r.asked_by,
+            "context": r.context,
+            "outcome": r.outcome,
+            "measures": r.measures,
+        }
+        for r in rows
+    ]
+
+
+# --- the public -----------------------------------------------------------------------------------
+
+
+@router.get("/public/search", summary="Public query by name or unified social credit code (no sign-in)")
+def public_search(ctx: Ctx, q: Annotated[str, Query(min_length=2, max_length=200)]) -> list[dict[str, Any]]:
+    return [r.as_dict() for r in public_view.search(ctx, q)]
+
+
+@router.get("/public/flows", summary="Listings added and removed per month, by list and agency")
+def public_flows(ctx: Ctx) -> list[dict[str, Any]]:
+    return [f.__dict__ for f in public_view.flows(ctx)]
+
+
+# --- residents ------------------------------------------------------------------------------------
+
+
+@router.get("/me/listings", summary="Listings and notices about you")
+def my_listings(ctx: Ctx, principal: CurrentUser) -> list[dict[str, Any]]:
+    principal.require(Role.CITIZEN)
+    return [listing_view(r) for r in service.listings_for_person(ctx, principal.person_id or "")]
+
+
+@router.get("/me/score", summary="Your city score, its reasons and what would raise it (if you opted in)")
+def my_score(ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.CITIZEN)
+    row = ctx.session.get(CreditScoreOptIn, principal.person_id)
+    if row is None:
+        raise NotFound("you have not opted in to the city score", field="person_id")
+    return scores.score_view(row)
+
+
+@router.post("/me/score", status_code=201, summary="Opt in to the city score")
+def opt_in(ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.CITIZEN)
+    return scores.score_view(scores.opt_in(ctx, principal.person_id or ""))
+
+
+@router.delete("/me/score", summary="Withdraw from the city score (the score is deleted)")
+def withdraw(ctx: Ctx, principal: CurrentUser) -> dict[str, str]:
+    principal.require(Role.CITIZEN)
+    scores.withdraw(ctx, principal.person_id or "")
+    return {"status": "withdrawn; your score and its factors are deleted"}
+
+
+# --- federation (signed batches; the signature is the authentication) -------------------------------
+
+
+class BatchBody(Strict):
+    batch: Annotated[str, Field(min_length=2, max_length=5_000_000, description="A signed batch as JSON")]
+
+
+@router.get("/federation/identity", summary="This instance's id and federation public key")
+def federation_identity(ctx: Ctx) -> dict[str, str]:
+    return federation_sync.identity_view(ctx)
+
+
+@router.post("/federation/batches", summary="Receive a signed batch from a federated instance")
+def receive_batch(body: BatchBody, ctx: Ctx) -> dict[str, Any]:
+    return federation_sync.receive(ctx, body.batch)
+
+
+@router.get("/federation/outbox/{destination}", summary="Signed batches for an instance, from a sequence")
+def outbox(destination: str, ctx: Ctx, after: Annotated[int, Query(ge=0)] = 0) -> list[str]:
+    return federation_sync.batches_for(ctx, destination, after=after)
+
+
+@router.get("/federation/view", summary="Listings held here for other authorities (province / national view)")
+def federated_view(ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    if principal.role not in (Role.AUDITOR, Role.ADMIN, Role.OFFICER, Role.REVIEWER):
+        raise Forbidden("the federated view is for officials")
+    return federation_sync.aggregate(ctx)
