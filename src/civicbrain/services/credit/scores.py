@@ -26,23 +26,35 @@ from civicbrain.services.credit.domain.events import CreditEvent
 from civicbrain.services.credit.domain.score import ScoreEvent, ScoreResult, compute_score
 from civicbrain.services.credit.feeds import COMMENDATIONS, FEEDS, SCORE_RULE_OF_FEED
 from civicbrain.services.credit.models import CreditScoreOptIn
+from civicbrain.services.credit.service import subject_from_record
 from civicbrain.services.credit.steps import record
+
+
+def _credit_feeds(ctx: Platform) -> dict[int, str]:
+    query = select(Feed).where(Feed.name.in_([spec.name for spec in FEEDS]), Feed.purpose == "credit")
+    return {f.id: f.name for f in ctx.session.scalars(query)}
+
+
+def _records_about(ctx: Platform, person_id: str, feeds: dict[int, str]) -> list[FeedRecord]:
+    query = select(FeedRecord).where(FeedRecord.subject_id == person_id, FeedRecord.feed_id.in_(list(feeds)))
+    return list(ctx.session.scalars(query.order_by(FeedRecord.id)))
+
+
+def register_resident(ctx: Platform, person_id: str) -> None:
+    """Make an opted-in resident a credit subject (from a record naming their ID number), so an
+    agency's check by ID number can find the benefits their score unlocks."""
+    for row in _records_about(ctx, person_id, _credit_feeds(ctx)):
+        if row.data.get("id_number"):
+            subject_from_record(ctx, row.data)
+            return
 
 
 def score_events(ctx: Platform, person_id: str) -> list[ScoreEvent]:
     """The resident's records in the credit feeds that the points table counts."""
-    feeds = {
-        f.id: f.name
-        for f in ctx.session.scalars(
-            select(Feed).where(Feed.name.in_([spec.name for spec in FEEDS]), Feed.purpose == "credit")
-        )
-    }
+    feeds = _credit_feeds(ctx)
     rule_codes = {rule.code for rule in CITY_SCORE_TABLE.rules}
     events: list[ScoreEvent] = []
-    rows = ctx.session.scalars(
-        select(FeedRecord).where(FeedRecord.subject_id == person_id, FeedRecord.feed_id.in_(list(feeds)))
-    )
-    for row in rows:
+    for row in _records_about(ctx, person_id, feeds):
         feed = feeds[row.feed_id]
         data = row.data
         if feed == COMMENDATIONS.name:
@@ -83,6 +95,7 @@ def opt_in(ctx: Platform, person_id: str) -> CreditScoreOptIn:
         "Opted in to the city score; you can withdraw at any time and the score is then deleted.",
     )
     record(ctx, event, SCORE_CONSENT, subject=f"person:{person_id}", label="opted_in")
+    register_resident(ctx, person_id)
     rescore(ctx, person_id)
     return row
 

@@ -33,6 +33,7 @@ DEMO_OFFICERS = (
     ("tender-officer", "demo-tender-pass", "Procurement officer, Finance Bureau", "finance-bureau"),
 )
 WANG_FANG_ID = "350102199003071248"
+LI_WEI_ID = "350181195508120031"
 FIRMS = (
     ("Fuzhou Jinshan Construction Co., Ltd.", "91350100M000100Y43"),
     ("Minjiang Fresh Foods Co., Ltd.", "91350102MA2XK3L51P"),
@@ -143,6 +144,7 @@ def _records(ctx: Platform) -> None:
                 "record_id": f"VOL-P0002-{i}",
                 "subject_kind": "person",
                 "subject_name": "Li Wei",
+                "id_number": LI_WEI_ID,
                 "person_id": "P0002",
                 "kind": "volunteer-hour",
                 "quantity": 10,
@@ -155,6 +157,7 @@ def _records(ctx: Platform) -> None:
                 "record_id": "BLD-P0002-1",
                 "subject_kind": "person",
                 "subject_name": "Li Wei",
+                "id_number": LI_WEI_ID,
                 "person_id": "P0002",
                 "kind": "blood-donation",
                 "quantity": 1,
@@ -164,6 +167,7 @@ def _records(ctx: Platform) -> None:
                 "record_id": "PAY-P0002-1",
                 "subject_kind": "person",
                 "subject_name": "Li Wei",
+                "id_number": LI_WEI_ID,
                 "person_id": "P0002",
                 "kind": "on-time-payment",
                 "quantity": 12,

@@ -1,0 +1,381 @@
+"""Credit through the platform: due process, context-bound checks, the score that never restricts,
+role boundaries, intake refusals and masking, with real requests on a seeded demo city.
+
+The demo city's credit seed gives Wang Fang (P0001) a notice on the court's defaulter list today;
+the clock fixture is moved by hand to cross objection windows, repair periods and maxima.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from civicbrain.api import create_app
+from civicbrain.core.audit import audit_algorithm
+from civicbrain.core.context import Runtime
+from civicbrain.core.errors import PrivacyViolation
+from civicbrain.core.exchange import FieldDecl
+from civicbrain.demo.city import DEMO_USERS, seed_city
+from civicbrain.services.credit import SERVICE as CREDIT
+from civicbrain.services.credit import service
+from civicbrain.services.credit.algorithms import CITY_SCORE
+from civicbrain.services.credit.feeds import ADMINISTRATIVE_PENALTIES, _feed
+from civicbrain.services.credit.models import CreditListing
+from civicbrain.services.credit.seed import DEMO_OFFICERS, LI_WEI_ID, WANG_FANG_ID
+from tests.support import TEST_CARDS, TEST_SERVICES
+
+PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {o[0]: o[1] for o in DEMO_OFFICERS}
+SCORE_CONTEXTS = ("library", "public bike", "museum", "service hall")
+ALL_CONTEXTS = ("public tender", "subsidy", "rail ticket", "tax service", *SCORE_CONTEXTS)
+
+
+@pytest.fixture
+def city(settings, engine, clock) -> Runtime:  # type: ignore[no-untyped-def]
+    runtime = Runtime(settings, (*TEST_SERVICES, CREDIT), engine=engine, clock=clock, extra_cards=TEST_CARDS)
+    with runtime.unit(actor="seed") as ctx:
+        seed_city(ctx, people=40)
+    return runtime
+
+
+@pytest.fixture
+def api(city: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=city), raise_server_exceptions=False) as client:
+        yield client
+
+
+def auth(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def wang_fang_listing(client: TestClient) -> dict[str, Any]:
+    (listing,) = [x for x in client.get("/api/v1/credit/me/listings", headers=auth(client, "citizen")).json()]
+    return listing
+
+
+def check(client: TestClient, officer: str, context: str, **subject: str) -> dict[str, Any]:
+    response = client.post("/api/v1/credit/check", json={"context": context, **subject}, headers=auth(client, officer))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def public(client: TestClient, q: str) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/credit/public/search", params={"q": q})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def expire_job(client: TestClient) -> dict[str, int]:
+    return client.post("/api/v1/credit/jobs/expire", headers=auth(client, "admin")).json()
+
+
+def test_no_effect_before_the_window_then_context_bound_measures_then_repair_removes_everywhere(api, clock):
+    listing = wang_fang_listing(api)
+    # No listing without a notice: the notice (reasons, basis, rights, deadline) exists from the start.
+    assert listing["state"] == "notice_sent" and listing["notice_receipt"]
+    assert listing["notice"]["legal_basis"] and listing["notice"]["rights"]
+    assert check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "allow"
+    assert public(api, "Wang Fang") == []
+
+    clock.advance(days=10)  # inside the 15-day window: the daily job must not activate it
+    assert expire_job(api)["activated"] == 0
+    assert check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "allow"
+
+    clock.advance(days=6)
+    assert expire_job(api)["activated"] == 1
+    answer = check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)
+    assert answer["outcome"] == "restrict"
+    (measure,) = answer["measures"]
+    assert measure["listing_id"] == listing["id"] and measure["legal_basis"] and measure["expires_at"]
+    assert measure["match"]["features"]["identifier_match"]["score"] == 1.0
+    # Only memoranda naming the asked context, and only the asking agency's own measures.
+    assert check(api, "tender-officer", "rail ticket", id_number=WANG_FANG_ID)["outcome"] == "allow"
+    assert check(api, "officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "allow"
+    (shown,) = public(api, "wang fang")
+    assert shown["masked_identifiers"] == ["3501**********1248"]
+    assert WANG_FANG_ID not in str(shown)
+    assert shown["how_to_object"] and shown["how_to_repair"] and shown["issuing_agency"] == "intermediate-court"
+
+    citizen = auth(api, "citizen")
+    early = api.post(f"/api/v1/credit/listings/{listing['id']}/repair", json={"performance": "paid"}, headers=citizen)
+    assert early.status_code == 409 and early.json()["error"]["code"] == "repair_too_early"
+    clock.advance(days=370)  # serious tier: repair from 12 months
+    citizen = auth(api, "citizen")  # the earlier token expired with the moved clock
+    applied = api.post(
+        f"/api/v1/credit/listings/{listing['id']}/repair", json={"performance": "paid in full"}, headers=citizen
+    )
+    assert applied.status_code == 200, applied.text
+    decision = {"granted": True, "checks": ["payment confirmed by the court"], "answer": "obligation performed"}
+    decided = api.post(
+        f"/api/v1/credit/listings/{listing['id']}/repair-decision", json=decision, headers=auth(api, "court-officer")
+    )
+    assert decided.status_code == 200 and decided.json()["state"] == "repaired"
+    # Removal propagates at once: no job in between.
+    assert check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "allow"
+    assert public(api, "Wang Fang") == []
+
+
+def test_an_upheld_objection_withdraws_the_listing_before_it_ever_takes_effect(api, clock):
+    listing = wang_fang_listing(api)
+    objected = api.post(
+        f"/api/v1/credit/listings/{listing['id']}/objection",
+        json={"grounds": "I paid the landlord in August; the receipt is attached."},
+        headers=auth(api, "citizen"),
+    )
+    assert objected.status_code == 200 and objected.json()["state"] == "objected"
+    appeal_id = objected.json()["appeal_id"]
+    clock.advance(days=40)  # long past the window: an open objection still blocks the listing
+    assert expire_job(api)["activated"] == 0
+    overturn = {"outcome": "overturned", "reasons": "The landlord confirms payment in August 2026."}
+    r = api.post(f"/api/v1/appeals/{appeal_id}/decision", json=overturn, headers=auth(api, "reviewer"))
+    assert r.status_code == 200, r.text
+    assert wang_fang_listing(api)["state"] == "withdrawn"
+    assert expire_job(api) == {"activated": 0, "expired": 0}
+    assert public(api, "Wang Fang") == []
+    assert check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "allow"
+
+
+def test_a_rejected_objection_activates_the_listing_and_a_late_objection_is_refused(api, clock):
+    listing = wang_fang_listing(api)
+    citizen = auth(api, "citizen")
+    objected = api.post(
+        f"/api/v1/credit/listings/{listing['id']}/objection", json={"grounds": "not mine"}, headers=citizen
+    )
+    uphold = {"outcome": "upheld", "reasons": "The court's enforcement file shows the debt is unpaid."}
+    api.post(f"/api/v1/appeals/{objected.json()['appeal_id']}/decision", json=uphold, headers=auth(api, "reviewer"))
+    assert wang_fang_listing(api)["state"] == "active"
+    again = api.post(f"/api/v1/credit/listings/{listing['id']}/objection", json={"grounds": "x"}, headers=citizen)
+    assert again.status_code == 409
+
+
+def test_an_appeal_from_the_core_contest_page_counts_as_an_objection(city, clock):
+    with city.unit(actor="test") as ctx:
+        (row,) = service.listings_for_person(ctx, "P0001")
+        ctx.appeals.file(receipt=row.notice_receipt, grounds="wrong person", person_id="P0001")
+    clock.advance(days=20)
+    with city.unit(actor="job") as ctx:
+        assert service.expire_due(ctx)["activated"] == 0
+        (row,) = service.listings_for_person(ctx, "P0001")
+        assert row.state == "objected" and row.appeal_id is not None
+
+
+def test_listings_end_at_their_maximum_even_before_the_job_runs(api, city, clock):
+    firm = "91350100M000100Y43"  # seeded: in force for 150 days on the 24-month court list
+    assert (
+        check(api, "tender-officer", "public tender", registration=firm, kind="organization")["outcome"] == "restrict"
+    )
+    clock.advance(days=600)
+    assert check(api, "tender-officer", "public tender", registration=firm, kind="organization")["outcome"] == "allow"
+    assert public(api, firm) == []
+    assert expire_job(api)["expired"] == 1
+    with city.unit() as ctx:
+        states = {r.state for r in ctx.session.scalars(select(CreditListing))}
+    assert "expired" in states
+
+
+def test_the_score_never_restricts_through_the_check(api, city, clock):
+    # Li Wei opted in (seed). Pile penalties onto him until his score is as low as it goes.
+    with city.unit(actor="test") as ctx:
+        feed = ctx.exchange.feed(ADMINISTRATIVE_PENALTIES.agency_id, ADMINISTRATIVE_PENALTIES.name)
+        records = [
+            {
+                "decision_number": f"PEN-{i}",
+                "subject_kind": "person",
+                "subject_name": "Li Wei",
+                "id_number": LI_WEI_ID,
+                "person_id": "P0002",
+                "violation": "unlicensed street trading",
+                "decided_on": "2026-10-0" + str(i),
+            }
+            for i in range(1, 9)
+        ]
+        assert ctx.exchange.post_records(feed, records).accepted == 8
+    citizen2 = auth(api, "citizen2")
+    assert api.post("/api/v1/credit/me/score", headers=citizen2).status_code == 409  # already opted in
+    api.delete("/api/v1/credit/me/score", headers=citizen2)
+    low = api.post("/api/v1/credit/me/score", headers=citizen2).json()
+    assert low["score"] < 100 and low["band"] is None and low["reason_codes"]
+    for officer in ("tender-officer", "officer", "court-officer", "market-officer"):
+        for context in ALL_CONTEXTS:
+            answer = check(api, officer, context, id_number=LI_WEI_ID)
+            assert answer["outcome"] == "allow", (officer, context, answer)
+            assert answer["measures"] == [] and answer["score_benefits"] == []
+
+
+def test_a_high_score_grants_benefits_only_in_their_own_contexts(api, city):
+    with city.unit(actor="test") as ctx:
+        from civicbrain.services.credit.feeds import COMMENDATIONS
+
+        feed = ctx.exchange.feed(COMMENDATIONS.agency_id, COMMENDATIONS.name)
+        ctx.exchange.post_records(
+            feed,
+            [
+                {
+                    "record_id": "BLD-P0002-2",
+                    "subject_kind": "person",
+                    "subject_name": "Li Wei",
+                    "id_number": LI_WEI_ID,
+                    "person_id": "P0002",
+                    "kind": "blood-donation",
+                    "quantity": 1,
+                    "occurred_on": "2025-06-01",
+                },
+                {
+                    "record_id": "VOL-P0002-2025",
+                    "subject_kind": "person",
+                    "subject_name": "Li Wei",
+                    "id_number": LI_WEI_ID,
+                    "person_id": "P0002",
+                    "kind": "volunteer-hour",
+                    "quantity": 100,
+                    "occurred_on": "2025-07-01",
+                },
+            ],
+        )
+        from civicbrain.services.credit.scores import rescore
+
+        assert rescore(ctx, "P0002").score >= 700
+    assert check(api, "officer", "service hall", id_number=LI_WEI_ID)["outcome"] == "priority"
+    assert check(api, "officer", "public tender", id_number=LI_WEI_ID)["outcome"] == "allow"
+    # A name is never enough for a benefit: only the exact ID number finds the score.
+    assert check(api, "officer", "service hall", name="Li Wei")["outcome"] == "allow"
+
+
+def test_withdrawal_deletes_the_score(api):
+    citizen2 = auth(api, "citizen2")
+    assert api.get("/api/v1/credit/me/score", headers=citizen2).json()["score"] > 0
+    assert api.delete("/api/v1/credit/me/score", headers=citizen2).status_code == 200
+    assert api.get("/api/v1/credit/me/score", headers=citizen2).status_code == 404
+    data = api.get("/api/v1/me/data", headers=citizen2).json()
+    assert "city_score" not in str(data) or "'city_score': None" in str(data)
+
+
+def test_role_boundaries(api):
+    listing = wang_fang_listing(api)
+    body = {"list_code": "court-judgement-defaulters", "facts": ["x/y#z"], "reasons": ["r"]}
+    assert api.post("/api/v1/credit/check", json={"context": "public tender", "name": "A B"}).status_code == 401
+    assert (
+        api.post(
+            "/api/v1/credit/check", json={"context": "public tender", "name": "A B"}, headers=auth(api, "citizen")
+        ).status_code
+        == 403
+    )
+    assert api.post("/api/v1/credit/listings", json=body, headers=auth(api, "officer")).status_code == 403
+    assert api.post("/api/v1/credit/listings", json=body, headers=auth(api, "citizen")).status_code == 403
+    assert api.get(f"/api/v1/credit/listings/{listing['id']}", headers=auth(api, "citizen2")).status_code == 404
+    assert api.get(f"/api/v1/credit/listings/{listing['id']}", headers=auth(api, "market-officer")).status_code == 403
+    assert api.get(f"/api/v1/credit/listings/{listing['id']}", headers=auth(api, "court-officer")).status_code == 200
+    grounds = {"grounds": "not me"}
+    assert (
+        api.post(
+            f"/api/v1/credit/listings/{listing['id']}/objection", json=grounds, headers=auth(api, "citizen2")
+        ).status_code
+        == 404
+    )
+    assert api.get("/api/v1/credit/checks", headers=auth(api, "officer")).status_code == 403
+    assert api.get("/api/v1/credit/checks", headers=auth(api, "auditor")).status_code == 200
+    assert api.get("/api/v1/credit/listings", headers=auth(api, "citizen")).status_code == 403
+    assert api.post("/api/v1/credit/jobs/expire", headers=auth(api, "court-officer")).status_code == 403
+    judgement = {"receipt": "0" * 36, "candidate_id": "x", "reason": "y"}
+    assert api.post("/api/v1/credit/judgements", json=judgement, headers=auth(api, "officer")).status_code == 403
+    # Pages: a resident's page is not an officer's, and the public query needs no sign-in.
+    assert api.get("/credit").status_code == 200
+    assert api.get("/credit/me", follow_redirects=False).status_code in (302, 303, 307)
+
+
+def test_a_proposal_names_exchange_records_and_is_refused_without_them(api):
+    court = auth(api, "court-officer")
+    missing = {
+        "list_code": "court-judgement-defaulters",
+        "facts": ["intermediate-court/enforcement_outcomes#no-such-case"],
+        "reasons": ["x"],
+    }
+    r = api.post("/api/v1/credit/listings", json=missing, headers=court)
+    assert r.status_code == 404 and r.json()["error"]["field"] == "facts"
+    duplicate = {**missing, "facts": ["intermediate-court/enforcement_outcomes#(2026) Min 01 Zhi 311"]}
+    assert api.post("/api/v1/credit/listings", json=duplicate, headers=court).status_code == 409
+
+
+def test_forbidden_categories_are_refused_at_intake(api, city):
+    officer = auth(api, "market-officer")
+    feeds = api.get("/api/v1/feeds", headers=officer).json()["feeds"]
+    feed_id = next(f["id"] for f in feeds if f["name"] == "administrative_penalties")
+    record = {
+        "decision_number": "FORBID-1",
+        "subject_kind": "person",
+        "subject_name": "Zhao Min",
+        "violation": "x",
+        "decided_on": "2026-10-01",
+        "blood_type": "AB",
+    }
+    report = api.post(f"/api/v1/feeds/{feed_id}/records", json=[record], headers=officer).json()
+    assert report["accepted"] == 0 and report["quarantined"] == 1
+    assert any("forbidden category" in reason for reason in report["top_reasons"])
+    with city.unit() as ctx:
+        (held,) = ctx.exchange.quarantine(ctx.exchange.feed_by_id(feed_id))
+        assert held.raw["blood_type"] != "AB"  # not stored even in quarantine
+    schema = {
+        "fields": [
+            {"name": "case", "type": "string", "category": "judicial"},
+            {"name": "faith", "type": "string", "category": "religion"},
+        ],
+        "key": ["case"],
+    }
+    response = api.post(
+        "/api/v1/feeds",
+        json={"agency": "market-regulation", "name": "bad_feed", "purpose": "credit", "schema": schema},
+        headers=officer,
+    )
+    assert response.status_code == 422 and response.json()["error"]["field"] == "faith"
+    # The credit platform's own name rules refuse a mislabelled field when a feed is declared.
+    medical = FieldDecl(name="medical_history", type="string", category="administrative")
+    with pytest.raises(PrivacyViolation, match="medical"):
+        _feed("civil-affairs", "x", "x", [medical], "medical_history")
+
+
+def test_not_the_same_person_excludes_the_candidate_for_that_subject(api, clock):
+    listing = wang_fang_listing(api)
+    clock.advance(days=16)
+    expire_job(api)
+    query = {"name": "Wang Fang", "birth_date": "1990-03-07"}
+    first = check(api, "tender-officer", "public tender", **query)
+    assert first["outcome"] == "restrict"
+    (match,) = [m for m in first["matches"] if m["match"]]
+    assert match["features"]["name_match"]["score"] > 0.7 and match["candidate"].startswith("person-")
+    judgement = {"receipt": first["receipt"], "candidate_id": match["candidate"], "reason": "different household"}
+    r = api.post("/api/v1/credit/judgements", json=judgement, headers=auth(api, "reviewer"))
+    assert r.status_code == 201, r.text
+    again = check(api, "tender-officer", "public tender", **query)
+    assert again["outcome"] == "allow"
+    assert again["matches"][0]["excluded_by_judgement"] is True
+    # The ID number still finds her: the judgement was about that name-and-birth-date query only.
+    assert (
+        check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["measures"][0]["listing_id"]
+        == listing["id"]
+    )
+
+
+def test_every_check_is_in_the_screening_trail_and_the_ledger(api):
+    answer = check(api, "tender-officer", "subsidy", name="Nobody Here")
+    trail = api.get("/api/v1/credit/checks", headers=auth(api, "auditor")).json()
+    assert trail[0]["receipt"] == answer["receipt"] and trail[0]["context"] == "subsidy"
+    assert trail[0]["asking_agency"] == "finance-bureau"
+    entry = api.get(f"/api/v1/register/{'credit.check'}", headers=auth(api, "auditor"))
+    assert entry.status_code == 200
+
+
+def test_flows_subject_access_and_score_fairness(api, city):
+    flows = api.get("/api/v1/credit/public/flows").json()
+    assert sum(f["added"] for f in flows) >= 2 and sum(f["removed"] for f in flows) >= 1
+    page = api.get("/credit")
+    assert page.status_code == 200 and "flows-chart-data" in page.text
+    data = api.get("/api/v1/me/data", headers=auth(api, "citizen")).json()
+    assert "court-judgement-defaulters" in str(data)
+    with city.unit() as ctx:
+        report = audit_algorithm(ctx.session, CITY_SCORE)
+    assert report.decisions >= 1 and report.favourable_outcomes == ("benefits_unlocked",)
