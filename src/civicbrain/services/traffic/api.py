@@ -74,7 +74,7 @@ def network(name: str = ScenarioName) -> dict[str, Any]:
 @router.post("/runs", status_code=202, summary="Run a scenario through the platform (Transport officers)")
 def start_run(body: RunIn, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
     principal.require_agency(AGENCY)
-    job_id = start_operation(ctx.runtime, body.model_dump(), requested_by=principal.username)
+    job_id = start_operation(ctx, body.model_dump(), requested_by=principal.username)
     return {"job_id": job_id, "status": f"/api/v1/jobs/{job_id}", "page": f"/jobs/{job_id}"}
 
 

@@ -65,7 +65,8 @@ class JunctionLog(Plugin):
         if bus is None:  # the runner always builds detectors when a plugin is present
             return
         for jid, window in self._open.items():
-            if now >= window.start + self.window_s:
+            # a step to time t simulates the second (t-1, t]: it belongs to the window that ends at t
+            if now > window.start + self.window_s:
                 self._close(run, jid, window, now)
                 window = self._open[jid]
             phase = self._shown_phase(run, jid)

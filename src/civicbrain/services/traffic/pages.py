@@ -133,5 +133,5 @@ def start_run(
         "duration_s": duration_s,
         "incidents": incidents,
     }
-    job_id = start_operation(ctx.runtime, params, requested_by=principal.username)
+    job_id = start_operation(ctx, params, requested_by=principal.username)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

@@ -529,10 +529,14 @@ def operation_job(runtime: Runtime, params: dict[str, Any], progress: Progress) 
     return {**report.as_dict(), "page": "/traffic"}
 
 
-def start_operation(runtime: Runtime, params: dict[str, Any], *, requested_by: str) -> str:
+def start_operation(ctx: Platform, params: dict[str, Any], *, requested_by: str) -> str:
     """Validate now (the caller hears about a bad request at once), then run in the background."""
-    check_permitted(runtime.register, request_from_params(params))
-    return runtime.jobs.submit(
+    check_permitted(ctx.register, request_from_params(params))
+    # The job runner records the job in its own unit of work. On SQLite every transaction takes the
+    # write lock at BEGIN, so this request's transaction (which read the caller's account) must end
+    # first, or the two would wait on each other until the busy timeout.
+    ctx.session.commit()
+    return ctx.runtime.jobs.submit(
         JOB_KIND, {**params, "requested_by": requested_by}, operation_job, created_by=requested_by
     )
 
