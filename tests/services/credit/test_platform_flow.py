@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.api import create_app
 from civicbrain.core.audit import audit_algorithm
@@ -26,7 +27,6 @@ from civicbrain.services.credit.algorithms import CITY_SCORE
 from civicbrain.services.credit.feeds import ADMINISTRATIVE_PENALTIES, _feed
 from civicbrain.services.credit.models import CreditListing
 from civicbrain.services.credit.seed import DEMO_OFFICERS, LI_WEI_ID, WANG_FANG_ID
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {o[0]: o[1] for o in DEMO_OFFICERS}
 SCORE_CONTEXTS = ("library", "public bike", "museum", "service hall")
