@@ -1,0 +1,142 @@
+"""The AI doctor in a real browser: a patient runs a consultation in the chat to the end; a clinician opens
+it in the queue and corrects it; the patient sees the clinician's review.
+
+Set CIVICBRAIN_SCREENSHOTS to a folder to save a screenshot of each main page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from civicbrain.core.context import Runtime
+from civicbrain.core.db import create_engine
+from civicbrain.core.settings import Settings
+from civicbrain.demo.city import DEMO_USERS, seed_city
+from civicbrain.migrations.runner import upgrade_engine
+from civicbrain.services.health import SERVICE as HEALTH
+from civicbrain.services.health.domain.doctor import initial_complaints
+from civicbrain.services.health.domain.knowledge_base import BINARY, load_knowledge_base
+from civicbrain.services.health.seed import CLINICIAN
+from tests.e2e.conftest import DEMO_PEOPLE
+from tests.support import TEST_SERVICES
+
+pytestmark = pytest.mark.e2e
+PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
+PATHOLOGY = "GERD"  # the simulated patient answers as someone with reflux would
+CORRECTION = "Stable angina"
+
+
+@pytest.fixture(scope="module")
+def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The shared e2e server set-up, with the health service loaded as well."""
+    path: Path = tmp_path_factory.mktemp("e2e-health") / "civicbrain.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade_engine(engine)
+    settings = Settings(
+        environment="test",
+        database_url=f"sqlite:///{path}",
+        secret_key="e2e-secret-key-" + "s" * 40,
+        ledger_pepper="e2e-ledger-pepper-" + "p" * 40,
+        instance_name="Test City",
+    )
+    runtime = Runtime(settings, (*TEST_SERVICES, HEALTH), engine=engine)
+    with runtime.unit(actor="seed") as ctx:
+        seed_city(ctx, people=DEMO_PEOPLE)
+    yield runtime
+    engine.dispose()
+
+
+def snapshot(page: Page, name: str) -> None:
+    folder = os.environ.get("CIVICBRAIN_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"health-{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+
+
+def answer_current_question(page: Page) -> None:
+    kb = load_knowledge_base()
+    present = kb.pathologies[PATHOLOGY].evidences
+    form = page.locator("form.question-form")
+    code = form.locator("input[name=code]").get_attribute("value")
+    kind = form.locator("input[name=kind]").get_attribute("value")
+    assert code is not None
+    evidence = kb.evidences[code]
+    if kind == "yes_no":
+        assert evidence.data_type == BINARY
+        form.get_by_role("button", name="Yes" if code in present else "No", exact=True).click()
+    elif kind == "choose_one":
+        form.locator(f"input[type=radio][value='{evidence.default}']").check()
+        form.get_by_role("button", name="Next").click()
+    else:  # choose any: this patient ticks none
+        form.get_by_role("button", name="Next").click()
+
+
+def test_patient_consults_clinician_corrects_patient_sees_review(page: Page) -> None:
+    sign_in(page, "citizen")
+    page.goto("/health")
+    expect(page.get_by_role("heading", name="Start a consultation")).to_be_visible()
+    present = load_knowledge_base().pathologies[PATHOLOGY].evidences
+    first = next(code for code, _question in initial_complaints() if code in present)
+    page.get_by_label("What is your main complaint?").select_option(first)
+    page.get_by_label("Your age").fill("52")
+    page.get_by_label("Male", exact=True).check()
+    page.get_by_role("button", name="Start").click()
+    # Without consent nothing starts, and the form says why.
+    expect(page.locator(".error-summary")).to_contain_text("consent")
+    page.get_by_label("What is your main complaint?").select_option(first)
+    page.get_by_label(re.compile("I agree")).check()
+    page.get_by_role("button", name="Start").click()
+    expect(page).to_have_url(re.compile(r"/health/consultations/[0-9a-f\-]{36}$"))
+    consultation_id = page.url.rsplit("/", 1)[1]
+    snapshot(page, "chat")
+
+    outcome = page.get_by_role("heading", name="What it might be")
+    for asked in range(1, 31):
+        if outcome.is_visible():
+            break
+        answer_current_question(page)
+        # HTMX swaps the chat: one more line in the transcript, or the outcome.
+        expect(page.locator("ol.transcript li").nth(asked).or_(outcome).first).to_be_visible()
+    expect(outcome).to_be_visible()
+    expect(page.get_by_text("A clinician will review this consultation.")).to_be_visible()
+    expect(page.locator("ol.differential li").first).to_be_visible()
+    snapshot(page, "chat-outcome")
+    sign_out(page)
+
+    sign_in(page, "clinician")
+    page.goto("/health/queue")
+    case = page.locator(f"#case-{consultation_id}")
+    expect(case).to_be_visible()
+    expect(case.locator("table.differential tbody tr").first).to_be_visible()
+    snapshot(page, "queue")
+    case.get_by_label("Correct it").check()
+    case.get_by_label(re.compile("Your diagnosis")).fill(CORRECTION)
+    case.get_by_label(re.compile("Urgency")).select_option("emergency")
+    case.get_by_label("Notes").fill("Exertional chest pain; ECG needed.")
+    case.get_by_role("button", name="Record review").click()
+    expect(page.locator(f"#case-{consultation_id}")).to_contain_text("Review recorded")
+    expect(page.locator(f"#case-{consultation_id}")).to_contain_text(CORRECTION)
+    sign_out(page)
+
+    sign_in(page, "citizen")
+    page.goto(f"/health/consultations/{consultation_id}")
+    expect(page.get_by_role("heading", name="The clinician's review")).to_be_visible()
+    expect(page.get_by_text(CORRECTION)).to_be_visible()
