@@ -280,9 +280,15 @@ def receive_batch(body: BatchBody, ctx: Ctx) -> dict[str, Any]:
     return federation_sync.receive(ctx, body.batch)
 
 
-@router.get("/federation/outbox/{destination}", summary="Signed batches for an instance, from a sequence")
-def outbox(destination: str, ctx: Ctx, after: Annotated[int, Query(ge=0)] = 0) -> list[str]:
-    return federation_sync.batches_for(ctx, destination, after=after)
+@router.get("/federation/outbox/{destination}", summary="Signed batches for a child instance (a signed pull)")
+def outbox(
+    destination: str,
+    ctx: Ctx,
+    at: Annotated[str, Query(max_length=40, description="When the child signed the request (ISO 8601)")],
+    signature: Annotated[str, Query(max_length=200, description="Child's Ed25519 signature of the request")],
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> list[str]:
+    return federation_sync.batches_for(ctx, destination, after=after, at=at, signature=signature)
 
 
 @router.get("/federation/view", summary="Listings held here for other authorities (province / national view)")

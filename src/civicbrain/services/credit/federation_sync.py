@@ -20,15 +20,18 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import func, select
 
 from civicbrain.core.context import Platform
-from civicbrain.core.errors import Conflict, NotFound, ValidationFailed
+from civicbrain.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.domain.federation import (
     ApplyStatus,
     Batch,
@@ -51,6 +54,7 @@ from civicbrain.services.credit.models import (
 from civicbrain.services.credit.store import definition_of, listing_of
 
 TIMEOUT = 10.0
+PULL_SKEW_SECONDS = 300
 
 
 # --- identity and peers ---------------------------------------------------------------------------
@@ -233,9 +237,27 @@ def seal_down(ctx: Platform, child: str) -> Batch | None:
     return _seal(ctx, child, Direction.DOWN, records) if records else None
 
 
-def batches_for(ctx: Platform, destination: str, *, after: int = 0) -> list[str]:
-    """Signed batches for ``destination`` after a sequence (the child's pull)."""
-    _peer(ctx, destination)
+def pull_signature(ctx: Platform, after: int, at: datetime) -> str:
+    """The child signs its pull request, so a province hands list deltas only to its own children."""
+    message = f"pull|{ctx.settings.instance_id}|{after}|{at.isoformat()}".encode()
+    return base64.b64encode(identity(ctx).private_key.sign(message)).decode()
+
+
+def _check_pull(ctx: Platform, destination: str, after: int, at: str, signature: str) -> None:
+    peer = _peer(ctx, destination)
+    try:
+        moment = datetime.fromisoformat(at)
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(peer.public_key))
+        key.verify(base64.b64decode(signature), f"pull|{destination}|{after}|{at}".encode())
+    except (InvalidSignature, ValueError):
+        raise Forbidden(f"the pull request is not signed by '{destination}'", field="signature") from None
+    if abs((aware(moment) - ctx.now()).total_seconds()) > PULL_SKEW_SECONDS:
+        raise Forbidden("the pull request's time is too far from ours (replay?)", field="at")
+
+
+def batches_for(ctx: Platform, destination: str, *, after: int, at: str, signature: str) -> list[str]:
+    """Signed batches for ``destination`` after a sequence (the child's signed pull)."""
+    _check_pull(ctx, destination, after, at, signature)
     seal_down(ctx, destination)
     return [row.body for row in _sent(ctx, destination) if row.sequence > after]
 
@@ -280,9 +302,11 @@ def pull(ctx: Platform, client: httpx.Client | None = None) -> dict[str, int]:
     if not peer.base_url:
         raise ValidationFailed(f"no address for instance '{peer.instance_id}'", field="base_url")
     last = _last_received(ctx, peer.instance_id)
+    at = ctx.now()
+    params = {"after": last, "at": at.isoformat(), "signature": pull_signature(ctx, last, at)}
     own = client or httpx.Client(base_url=peer.base_url, timeout=TIMEOUT)
     try:
-        response = own.get(f"/api/v1/credit/federation/outbox/{ctx.settings.instance_id}", params={"after": last})
+        response = own.get(f"/api/v1/credit/federation/outbox/{ctx.settings.instance_id}", params=params)
         response.raise_for_status()
         results = [receive(ctx, text) for text in response.json()]
     finally:
