@@ -55,7 +55,8 @@ def test_seed_verify_and_register(cli, tmp_path):
     assert "demo-citizen-pass" in cli("demo", "seed")
     assert "already seeded" in cli("demo", "seed")
     report = json.loads(cli("ledger", "verify", "--json"))
-    assert report["ok"] and report["checked"] == 300
+    # 300 concession decisions, plus whatever the other installed services seed.
+    assert report["ok"] and report["checked"] >= 300
     cards = json.loads(cli("register", "list", "--json"))
     concession = next(c for c in cards if c["id"] == "concessions.fare_eligibility")
     assert concession["decisions_total"] == 300 and concession["status"] == "live"
