@@ -153,6 +153,10 @@ def test_village_doctor_support_ranks_diagnoses_with_evidence_for_clinicians_onl
     assert len(result["next_questions"]) == 3
     nothing = api.post(f"{BASE}/village-doctor/support", json={"text": "xyz"}, headers=auth(api, "clinician"))
     assert nothing.status_code == 422 and nothing.json()["error"]["field"] == "text"
+    scale = api.post(
+        f"{BASE}/village-doctor/support", json={"picked": {"E_53": True, "E_55": True}}, headers=auth(api, "clinician")
+    )
+    assert scale.status_code == 422 and scale.json()["error"]["field"] == "picked.E_55"  # not a yes/no finding
 
 
 def test_epidemic_triage_and_exposure_check(api, clock):

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from civicbrain.core.context import Platform
-from civicbrain.core.errors import NotFound
+from civicbrain.core.errors import NotFound, ValidationFailed
 from civicbrain.services.health.access import domain_error
 from civicbrain.services.health.domain.epidemic import (
     QUESTIONS,
@@ -20,6 +20,7 @@ from civicbrain.services.health.domain.epidemic import (
     PublishedCase,
     TravelSegment,
 )
+from civicbrain.services.health.domain.knowledge_base import BINARY, load_knowledge_base
 from civicbrain.services.health.domain.village_doctor import support
 from civicbrain.services.health.feeds import CASE_ITINERARIES
 
@@ -28,6 +29,11 @@ PAGE = 1000
 
 
 def decision_support(text: str, picked: dict[str, bool], age: int, sex: str) -> dict[str, Any]:
+    evidences = load_knowledge_base().evidences
+    for code in picked:
+        # Picked findings are present/absent: only the knowledge base's yes/no evidences take that answer.
+        if code not in evidences or evidences[code].data_type != BINARY:
+            raise ValidationFailed(f"'{code}' is not a yes/no finding of the knowledge base", field=f"picked.{code}")
     try:
         result = support(text, dict(picked), age, SEX_CODES[sex])
     except ValueError as exc:
