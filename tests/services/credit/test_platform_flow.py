@@ -379,3 +379,19 @@ def test_flows_subject_access_and_score_fairness(api, city):
     with city.unit() as ctx:
         report = audit_algorithm(ctx.session, CITY_SCORE)
     assert report.decisions >= 1 and report.favourable_outcomes == ("benefits_unlocked",)
+
+
+def test_pages_by_role(api):
+    def page(path: str, username: str) -> int:
+        api.cookies.clear()
+        login = api.get("/login")
+        token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        api.post("/login", data={"username": username, "password": PASSWORDS[username], "csrf_token": token})
+        return api.get(path, follow_redirects=False).status_code
+
+    assert page("/credit/audit", "auditor") == 200
+    assert page("/credit/audit", "citizen") == 403
+    assert page("/credit/officer", "court-officer") == 200
+    assert page("/credit/officer", "citizen") == 403
+    assert page("/credit/me", "citizen") == 200
+    assert page("/credit/me", "court-officer") == 403

@@ -209,7 +209,7 @@ def check_cmd(
             ctx, query=query, context=context, asking_agency=agency, asked_by=OPERATOR
         ).as_dict()
     )
-    _print_json(data) if as_json else console.print(f"{data['outcome']}: {data['summary']} (receipt {data['receipt']})")
+    _print_json(data) if as_json else console.print(f"{data['summary']} (receipt {data['receipt']})")
 
 
 @app.command("score")
@@ -280,8 +280,8 @@ def match_eval_cmd(
 
     try:
         result = evaluate_pairs(pairs, threshold)
-    except CivicError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc.message}")
+    except (CivicError, ValueError) as exc:  # read_pairs names the missing column or the bad row
+        Console(stderr=True).print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
         raise typer.Exit(2) from None
     if as_json:
         return _print_json(result)
