@@ -9,6 +9,7 @@ adaptive controllers, the status come from the latest benchmark (:mod:`.benchmar
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ SIGNAL_INPUTS = {
 }
 INCIDENT_INPUTS = {
     "approach_halting": DataCategory.TRAFFIC,
-    "green_duration": DataCategory.TRAFFIC,
+    "signal_state": DataCategory.TRAFFIC,  # the city's own signal and how long it has shown it
     "stop_line_occupancy": DataCategory.TRAFFIC,
     "exits_free": DataCategory.TRAFFIC,
 }
@@ -52,6 +53,18 @@ SAFETY_MITIGATION = (
 def _num(value: Any, spec: str = ".0f") -> str:
     """A figure for a sentence; a study that measured nothing (NaN) says so."""
     return format(value, spec) if benchmarks.is_finite(value) else "n/a"
+
+
+def numeric_params(obj: Any) -> dict[str, Any]:
+    """The public numeric settings of a domain dataclass (learned state, trailing '_', is not a setting)."""
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if not f.name.startswith("_")
+        and not f.name.endswith("_")
+        and isinstance(getattr(obj, f.name), int | float)
+        and not isinstance(getattr(obj, f.name), bool)
+    }
 
 
 def _version(params: dict[str, Any]) -> str:
@@ -170,8 +183,7 @@ def controller_card(name: str, bench: dict[str, Any] | None, full_bench: dict[st
 
 
 def incident_card(bench: dict[str, Any] | None) -> AlgorithmCard:
-    detector = IncidentDetector()
-    params = {"settle_s": detector.settle_s, "alarm_s": detector.alarm_s, "clear_s": detector.clear_s}
+    params = numeric_params(IncidentDetector())
     protocol = benchmarks.protocol_of(bench)
     figures = []
     for study in (bench or {}).get("incidents") or []:
@@ -201,10 +213,10 @@ def incident_card(bench: dict[str, Any] | None) -> AlgorithmCard:
         "dismisses it as a false alarm.",
         data_purpose=Purpose.TRAFFIC,
         inputs=INCIDENT_INPUTS,
-        method="Compares what each approach's detectors report with the signal the city itself shows: after "
-        "settle_s seconds of green, halting vehicles upstream of an empty stop-line loop, with free exits and no "
-        "vehicle crossing the loop, accumulate evidence; alarm_s seconds of evidence raise an alert; clear_s "
-        "seconds without halting vehicles clear it.",
+        method="Compares what each approach's detectors report with the signal the city itself shows. Once a "
+        "signal change has settled (settle_s), every second with vehicles halting upstream of an empty stop-line "
+        "loop, free exits and no vehicle discharging during green adds evidence; alarm_s seconds of evidence "
+        "raise an alert; clear_s seconds without halting vehicles clear it. Parameters below are the ones in use.",
         parameters=params,
         performance=tuple(figures),
         risks=("False alarms send operators to look at normal queues.", "A blockage beyond the detector is missed."),
@@ -213,25 +225,22 @@ def incident_card(bench: dict[str, Any] | None) -> AlgorithmCard:
     )
 
 
-def emergency_card(bench: dict[str, Any] | None) -> AlgorithmCard:
+def emergency_card(bench: dict[str, Any] | None, full_bench: dict[str, Any] | None) -> AlgorithmCard:
     plugin = EmergencyPlugin()
-    params = {
-        "lookahead_s": plugin.lookahead_s,
-        "lookahead_m": plugin.lookahead_m,
-        "max_hold_s": plugin.max_hold_s,
-    }
+    arm = str(getattr(plugin, "mode", "preempt"))  # the priority the platform gives by default
+    params = {k: v for k, v in numeric_params(plugin).items() if k not in ("count", "seed", "preemptions")}
+    params["arm"] = arm
     protocol = benchmarks.protocol_of(bench)
-    figures = []
-    for study in (bench or {}).get("emergency") or []:
-        figures.append(
-            Figure(
-                name=f"ambulance travel time with / without priority, {study['scenario']}",
-                value=f"median {_num(study['ems_median_with'])} s / {_num(study['ems_median_without'])} s "
-                f"(ratio {_num(study['ems_median_ratio'], '.2f')}); everyone else's delay "
-                f"{_num(100 * study['delay_change'], '+.1f')}%",
-                protocol=protocol + f"; {study['ambulances_per_run']} ambulances per run under {study['controller']}",
-            )
+    figures = [
+        Figure(
+            name=f"ambulance travel time with / without priority ({row['arm']}), {row['scenario']}",
+            value=f"median {_num(row['median_with'])} s / {_num(row['median_without'])} s "
+            f"(ratio {_num(row['ratio'], '.2f')}); everyone else's delay "
+            f"{_num(100 * row['delay_change'] if benchmarks.is_finite(row['delay_change']) else None, '+.1f')}%",
+            protocol=protocol + f"; {row['ambulances']} ambulances per run under {row['controller']}",
         )
+        for row in benchmarks.emergency_rows(bench)
+    ]
     if not figures:
         figures.append(Figure(name="ambulance travel time", value="not yet measured", protocol=protocol))
     return AlgorithmCard(
@@ -250,12 +259,13 @@ def emergency_card(bench: dict[str, Any] | None) -> AlgorithmCard:
         inputs=SIGNAL_INPUTS,
         method="An emergency vehicle announces its route (as transponders do); each junction within "
         "max(lookahead_m, lookahead_s x speed) ahead is asked for the phase serving its movement, through the "
-        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s.",
+        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s. Arm 'full' "
+        "adds blue-light driving (traffic forms a rescue lane), 'preempt' is the green wave alone.",
         parameters=params,
         performance=tuple(figures),
         risks=("Cross traffic waits longer while the green wave holds.",),
         mitigations=("The hold per junction is bounded; clearance is never shortened.",),
-        status="live" if benchmarks.emergency_supported_live(bench) else "shadow",
+        status="live" if benchmarks.emergency_supported_live(full_bench, arm) else "shadow",
     )
 
 
@@ -264,7 +274,7 @@ def build_cards() -> tuple[dict[str, AlgorithmCard], AlgorithmCard, AlgorithmCar
     # Status needs the full benchmark; figures may come from a smoke run (its protocol says so).
     full = benchmarks.load_bench()
     controllers = {name: controller_card(name, bench, full) for name in CONTROLLERS}
-    return controllers, incident_card(bench), emergency_card(full or bench)
+    return controllers, incident_card(bench), emergency_card(bench, full)
 
 
 CONTROLLER_CARDS, INCIDENT_DETECTOR, EMERGENCY_PREEMPTION = build_cards()

@@ -35,7 +35,8 @@ def bench_path(name: str = FULL_BENCH) -> Path:
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> dict[str, Any] | None:
     try:
-        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+        # NaN (a study that measured nothing) becomes None: "not measured" everywhere downstream
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=lambda _: None)
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else None
@@ -87,18 +88,60 @@ def controller_supported_live(controller: str, bench: dict[str, Any] | None) -> 
     return True
 
 
-def emergency_supported_live(bench: dict[str, Any] | None) -> bool:
-    """Pre-emption may act when every studied scenario meets the issue's targets."""
+def emergency_rows(bench: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per scenario and priority arm: ambulance median with and without, everyone's delay change.
+
+    Reads both shapes the bench has written: one pre-emption arm (``ems_median_with``/``_without``) and
+    several arms keyed by name beside the ``none`` baseline (``{"none": {...}, "preempt": {...}}``).
+    """
+    rows = []
+    for study in (bench or {}).get("emergency") or []:
+        common = {
+            "scenario": study.get("scenario"),
+            "controller": study.get("controller"),
+            "seeds": len(study.get("seeds", [])),
+            "ambulances": study.get("ambulances_per_run"),
+        }
+        if "ems_median_with" in study:
+            rows.append(
+                {
+                    **common,
+                    "arm": "preempt",
+                    "median_without": study.get("ems_median_without"),
+                    "median_with": study.get("ems_median_with"),
+                    "ratio": study.get("ems_median_ratio"),
+                    "delay_change": study.get("delay_change"),
+                }
+            )
+            continue
+        base = study.get("none") or {}
+        for arm, figures in study.items():
+            if arm == "none" or not isinstance(figures, dict) or "ems_median_s" not in figures:
+                continue
+            rows.append(
+                {
+                    **common,
+                    "arm": arm,
+                    "median_without": base.get("ems_median_s"),
+                    "median_with": figures.get("ems_median_s"),
+                    "ratio": figures.get("ems_median_ratio"),
+                    "delay_change": figures.get("delay_change"),
+                }
+            )
+    return rows
+
+
+def emergency_supported_live(bench: dict[str, Any] | None, arm: str) -> bool:
+    """Pre-emption (this arm) may act when every studied scenario meets the issue's targets."""
     if not is_full_run(bench):
         return False
-    assert bench is not None
-    studies = bench.get("emergency") or []
-    return bool(studies) and all(
-        is_finite(s.get("ems_median_ratio"))
-        and s["ems_median_ratio"] <= EMERGENCY_TARGET_RATIO
-        and is_finite(s.get("delay_change"))
-        and s["delay_change"] <= EMERGENCY_MAX_DELAY_CHANGE
-        for s in studies
+    rows = [r for r in emergency_rows(bench) if r["arm"] == arm]
+    return bool(rows) and all(
+        is_finite(r["ratio"])
+        and r["ratio"] <= EMERGENCY_TARGET_RATIO
+        and is_finite(r["delay_change"])
+        and r["delay_change"] <= EMERGENCY_MAX_DELAY_CHANGE
+        for r in rows
     )
 
 

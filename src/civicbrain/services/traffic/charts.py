@@ -34,6 +34,7 @@ def network_figure(geojson: dict[str, Any], junctions: dict[str, dict[str, Any]]
         marker.update(
             color=[v if v is not None else 0 for v in measured],
             colorscale="YlOrRd",
+            reversescale=True,  # Plotly's YlOrRd runs red to yellow: more delay should be redder
             showscale=True,
             colorbar={"title": {"text": "stopped delay s/veh"}},
         )

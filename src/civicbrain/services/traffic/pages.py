@@ -53,6 +53,11 @@ def _comparison_rows(scenario: str, runs: list[Any]) -> list[dict[str, Any]]:
             summary = run.summary.get(role)
             name = run.controller if role == "live" else run.candidate
             if summary and name:
+                ratio = None
+                if name == "fixed":
+                    ratio = 1.0
+                elif role == "candidate" and run.controller == "fixed":  # same demand, same seeds: a true ratio
+                    ratio = (run.summary.get("difference") or {}).get("delay_ratio")
                 rows.append(
                     {
                         "label": f"{name} (run {run.id}{', shadow' if role == 'candidate' else ''})",
@@ -60,6 +65,7 @@ def _comparison_rows(scenario: str, runs: list[Any]) -> list[dict[str, Any]]:
                         "delay_mean": summary.get("delay_mean"),
                         "delay_sd": summary.get("delay_sd"),
                         "never_departed": summary.get("never_departed"),
+                        "ratio_to_fixed": ratio,
                         "seeds": len(summary.get("seeds", [])),
                         "source": "run",
                     }
@@ -96,7 +102,7 @@ def traffic_page(
         "comparison_chart": comparison_figure(rows, f"Delay by controller, {scenario}"),
         "bench": bench,
         "bench_protocol": benchmarks.protocol_of(bench),
-        "emergency": (bench or {}).get("emergency") or [],
+        "emergency": benchmarks.emergency_rows(bench),
         "incident_studies": (bench or {}).get("incidents") or [],
         "alerts": incident_alerts(ctx, limit=20),
         "incident_card": INCIDENT_DETECTOR,

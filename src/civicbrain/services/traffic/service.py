@@ -350,29 +350,35 @@ def record_signal_plans(ctx: Platform, controller: str, run: dict[str, Any], *, 
     return decisions
 
 
+def _alarm_summary(alarm: dict[str, Any]) -> str:
+    exp = alarm["explanation"]
+    signal = {"G": "green", "r": "red"}.get(exp.get("signal", "G"), str(exp.get("signal")))
+    held = exp.get("for_s", exp.get("green_for_s"))
+    held_txt = f" while its signal had been {signal} for {held:.0f} s" if isinstance(held, int | float) else ""
+    return (
+        f"Lane {alarm['lane']} at junction {alarm['junction']} is probably blocked: {exp.get('halting', '?')} "
+        f"vehicles stood still upstream of an empty stop line for {exp.get('evidence_s', 0):.0f} s{held_txt}, "
+        "with its exits free. An operator should check it."
+    )
+
+
 def record_incident_alerts(ctx: Platform, run: dict[str, Any]) -> list[dict[str, Any]]:
     """Each alarm of the detector becomes an advisory decision an operator confirms or dismisses."""
     alerts = []
     for alarm in run.get("incident_alarms", []):
         exp = alarm["explanation"]
+        inputs = {
+            "approach_halting": exp.get("halting"),
+            "signal_state": {"signal": exp.get("signal", "G"), "for_s": exp.get("for_s", exp.get("green_for_s"))},
+            "exits_free": exp.get("exits_free"),
+        }
         decision = ctx.decide(
             algorithm=INCIDENT_DETECTOR.id,
             version=INCIDENT_DETECTOR.version,
             subject=f"junction:{alarm['junction']}",
-            inputs={
-                "approach_halting": exp["halting"],
-                "green_duration": exp["green_for_s"],
-                "exits_free": exp["exits_free"],
-            },
+            inputs=inputs,
             outcome={"label": "incident_suspected", "lane": alarm["lane"], "edge": alarm["edge"]},
-            explanation={
-                "summary": f"Lane {alarm['lane']} at junction {alarm['junction']} is probably blocked: "
-                f"{exp['halting']} vehicles stood still for {exp['evidence_s']:.0f} s while the lane had green "
-                f"for {exp['green_for_s']:.0f} s, nothing crossed its stop line and its exits were free. "
-                "An operator should check it.",
-                **exp,
-                "at": _clock(alarm["time"]),
-            },
+            explanation={"summary": _alarm_summary(alarm), **exp, "at": _clock(alarm["time"])},
             mode="advisory",
         )
         alerts.append(
@@ -383,8 +389,8 @@ def record_incident_alerts(ctx: Platform, run: dict[str, Any]) -> list[dict[str,
                 "junction": alarm["junction"],
                 "lane": alarm["lane"],
                 "edge": alarm["edge"],
-                "halting": exp["halting"],
-                "evidence_s": exp["evidence_s"],
+                "halting": exp.get("halting"),
+                "evidence_s": exp.get("evidence_s"),
                 "receipt": decision.id,
             }
         )
