@@ -122,7 +122,7 @@ def get_consultation(consultation_id: ConsultationId, ctx: Ctx, principal: Curre
 @router.post("/consultations/{consultation_id}/answers", summary="Answer the question being asked (the patient)")
 def answer(consultation_id: ConsultationId, body: AnswerIn, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
     person_id = require_patient(principal)
-    row = consultations.get_for(ctx, principal, consultation_id)
+    row = consultations.get_for(ctx, principal, consultation_id, for_update=True)
     if row.person_id != person_id:  # unreachable for citizens (get_for 404s), kept as the rule in words
         raise Forbidden("only the patient answers their own consultation")
     consultations.answer(ctx, row, code=body.code, value=body.value)
@@ -144,7 +144,7 @@ def queue(ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
 @router.post("/consultations/{consultation_id}/review", summary="Confirm or correct the AI's suggestion (clinicians)")
 def review(consultation_id: ConsultationId, body: ReviewIn, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
     require_clinician(principal)
-    row = consultations.get_for(ctx, principal, consultation_id)
+    row = consultations.get_for(ctx, principal, consultation_id, for_update=True)
     saved = consultations.review(
         ctx,
         row,

@@ -73,7 +73,9 @@ class _Live:
 _CACHE_SIZE = 256
 _cache: OrderedDict[str, _Live] = OrderedDict()
 # One lock for the cache and the dialogues in it: a dialogue is not thread-safe, and FastAPI runs sync
-# endpoints in a thread pool. Each step holds it ~10 ms.
+# endpoints in a thread pool. It is held only for the domain's computation (~10 ms), never across database
+# work, so it can never wait on a database lock held by a request that waits on it. Two answers to the same
+# consultation are serialised by the database instead (the row is read FOR UPDATE, see ``get_for``).
 _lock = threading.RLock()
 
 
@@ -115,9 +117,13 @@ def complaints() -> list[tuple[str, str]]:
     return initial_complaints()
 
 
-def get_for(ctx: Platform, principal: Principal, consultation_id: str) -> Consultation:
-    """The consultation, if this person may see it: its patient, or a clinician. Others get a 404."""
-    row = ctx.session.get(Consultation, consultation_id)
+def get_for(ctx: Platform, principal: Principal, consultation_id: str, *, for_update: bool = False) -> Consultation:
+    """The consultation, if this person may see it: its patient, or a clinician. Others get a 404.
+
+    ``for_update`` locks the row until the request commits (PostgreSQL; SQLite serialises writers anyway),
+    so a double-clicked answer waits and then sees the first one instead of answering twice.
+    """
+    row = ctx.session.get(Consultation, consultation_id, with_for_update=for_update)
     if row is None or not (is_clinician(principal) or principal.person_id == row.person_id):
         raise NotFound(f"no consultation '{consultation_id}'", field="consultation_id")
     return row
@@ -204,46 +210,65 @@ def start(
     with _lock:
         live = _Live(dialogue, dialogue.next_question())
         _remember(row.id, live)
-        if live.pending is None:  # nothing to ask: hand over straight away
-            _finish(ctx, row, dialogue, None)
+        result = _result_if_finished(row, live, red_flag=False)
+    if result is not None:  # nothing to ask: hand over straight away
+        _hand_over(ctx, row, result)
     return row
 
 
-def answer(ctx: Platform, row: Consultation, *, code: str, value: Any) -> Consultation:
-    """Record the answer to the question being asked; finish when the dialogue stops or a red flag is raised."""
+def answer(ctx: Platform, row: Consultation, *, code: str, value: Any) -> Question | None:
+    """Record the answer to the question being asked; hand over when the dialogue stops or a red flag is raised.
+
+    Returns the next question (None once handed over). Read ``row`` with ``get_for(..., for_update=True)``.
+    """
     if row.state != IN_PROGRESS:
         raise Conflict("this consultation has ended; a clinician will review it", field="consultation_id")
     with _lock:
         live = _live(row)
-        dialogue, asked = live.dialogue, live.pending
-        if asked is None:
-            _finish(ctx, row, dialogue, None)
-            return row
-        if code != asked.code:
-            raise ValidationFailed(f"answer the question being asked ({asked.code}), one at a time", field="code")
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise ValidationFailed("choose an answer", field="value")
-        try:
-            dialogue.answer(code, value)
-        except ValueError as exc:
-            forget_dialogue(row.id)  # the dialogue may be half-updated: rebuild it next time
-            raise domain_error(exc) from None
-        stored = dialogue.answers[code]
-        row.answers = [
-            *row.answers,
-            {"code": code, "value": sorted(stored) if isinstance(stored, frozenset) else stored},
-        ]
-        live.pending = dialogue.next_question()
-        if dialogue.red_flag_at is not None:
-            _finish(ctx, row, dialogue, "red flag: a severe condition became likely, handed to a clinician at once")
-        elif live.pending is None:
-            _finish(ctx, row, dialogue, None)
+        asked = live.pending
+        if asked is not None:
+            stored = _apply_answer(row, live, asked, code, value)
+            row.answers = [*row.answers, {"code": code, "value": stored}]
+        result = _result_if_finished(row, live, red_flag=asked is not None)
+        pending = live.pending
+    if result is not None:
+        _hand_over(ctx, row, result)
     ctx.session.flush()
-    return row
+    return pending
 
 
-def _finish(ctx: Platform, row: Consultation, dialogue: DialogueState, stopped: str | None) -> None:
-    result = dialogue.result(stopped or dialogue.stop_reason() or "no informative question left")
+def _apply_answer(row: Consultation, live: _Live, asked: Question, code: str, value: Any) -> Any:
+    """Answer the pending question in the dialogue (under the lock) and choose the next one."""
+    if code != asked.code:
+        raise ValidationFailed(f"answer the question being asked ({asked.code}), one at a time", field="code")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationFailed("choose an answer", field="value")
+    try:
+        live.dialogue.answer(code, value)
+    except ValueError as exc:
+        _cache.pop(row.id, None)  # the dialogue may be half-updated: rebuild it next time
+        raise domain_error(exc) from None
+    live.pending = live.dialogue.next_question()
+    stored = live.dialogue.answers[code]
+    return sorted(stored) if isinstance(stored, frozenset) else stored
+
+
+def _result_if_finished(row: Consultation, live: _Live, *, red_flag: bool) -> ConsultationResult | None:
+    """The dialogue's result when it should stop now (under the lock); the live dialogue is then dropped."""
+    dialogue = live.dialogue
+    if red_flag and dialogue.red_flag_at is not None:
+        stopped = "red flag: a severe condition became likely, handed to a clinician at once"
+    elif live.pending is None:
+        stopped = dialogue.stop_reason() or "no informative question left"
+    else:
+        return None
+    live.pending = None
+    _cache.pop(row.id, None)
+    return dialogue.result(stopped)
+
+
+def _hand_over(ctx: Platform, row: Consultation, result: ConsultationResult) -> None:
+    """Record the AI's suggestion (advisory) and put the summary in the clinician queue."""
     summary = build_summary(result, row.person_id, row.age, row.sex, MODEL_VERSION)
     decision = ctx.decide(
         algorithm=AI_DOCTOR.id,
@@ -274,7 +299,6 @@ def _finish(ctx: Platform, row: Consultation, dialogue: DialogueState, stopped: 
     row.stopped_because = result.stopped_because[:200]
     row.summary = summary.as_dict()
     row.receipt = decision.id
-    _cache.pop(row.id, None)
 
 
 def explanation_of(result: ConsultationResult) -> dict[str, Any]:

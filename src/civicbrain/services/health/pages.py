@@ -156,7 +156,7 @@ def answer(
     kind: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     require_patient(principal)
-    row = consultations.get_for(ctx, principal, consultation_id)
+    row = consultations.get_for(ctx, principal, consultation_id, for_update=True)
     try:
         if kind == "choose_any":
             given: Any = [v for v in value if v]
@@ -209,7 +209,7 @@ def review(
     notes: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     require_clinician(principal)
-    row = consultations.get_for(ctx, principal, consultation_id)
+    row = consultations.get_for(ctx, principal, consultation_id, for_update=True)
     try:
         saved = consultations.review(
             ctx, row, clinician=principal.username, given=consultations.ReviewInput(outcome, diagnosis, urgency, notes)
