@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from civicbrain.core.errors import NotFound
 from civicbrain.services.traffic.algorithms import AGENCY
-from civicbrain.services.traffic.domain.scenarios import RESCO_NAMES, list_scenarios, resco_scenario
+from civicbrain.services.traffic.domain.scenarios import RESCO_NAMES, ScenarioNotFound, list_scenarios, resco_scenario
 from civicbrain.services.traffic.geo import network_geojson
 from civicbrain.services.traffic.service import (
     REVIEW_OUTCOMES,
@@ -68,7 +68,10 @@ def controllers(ctx: Ctx) -> list[dict[str, Any]]:
 def network(name: str = ScenarioName) -> dict[str, Any]:
     if name not in RESCO_NAMES:
         raise NotFound(f"unknown scenario '{name}'; choose from {', '.join(RESCO_NAMES)}", field="name")
-    return network_geojson(resco_scenario(name).net)
+    try:
+        return network_geojson(resco_scenario(name).net)
+    except ScenarioNotFound as exc:  # the scenario files are not installed on this instance
+        raise NotFound(str(exc), field="name") from None
 
 
 @router.post("/runs", status_code=202, summary="Run a scenario through the platform (Transport officers)")
@@ -79,7 +82,9 @@ def start_run(body: RunIn, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/runs", summary="Runs done on this instance, newest first")
-def runs(ctx: Ctx, scenario: str | None = Query(None, max_length=40), limit: int = Query(20, ge=1, le=200)) -> list:
+def runs(
+    ctx: Ctx, scenario: str | None = Query(None, max_length=40), limit: int = Query(20, ge=1, le=200)
+) -> list[dict[str, Any]]:
     return [run_view(r) for r in recent_runs(ctx, scenario=scenario, limit=limit)]
 
 

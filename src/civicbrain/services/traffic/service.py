@@ -122,6 +122,10 @@ def controller_catalogue(register: Register) -> list[dict[str, Any]]:
 # --- evaluation (``civicbrain traffic run``): no ledger, figures only --------------------------------
 
 
+def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
+    return {str(k): _clean(v) for k, v in value.items()}
+
+
 def _clean(value: Any) -> Any:
     """JSON without NaN (PostgreSQL's JSON and strict parsers refuse it): unmeasured becomes null."""
     if isinstance(value, float) and math.isnan(value):
@@ -134,7 +138,7 @@ def _clean(value: Any) -> Any:
 
 
 def _pick(summary: dict[str, Any], extra: Sequence[str] = ()) -> dict[str, Any]:
-    return _clean({k: summary[k] for k in (*SUMMARY_KEYS, *extra) if k in summary})
+    return _clean_dict({k: summary[k] for k in (*SUMMARY_KEYS, *extra) if k in summary})
 
 
 def evaluate(
@@ -203,7 +207,7 @@ class OperationReport:
     receipts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return _clean(
+        return _clean_dict(
             {
                 "run_id": self.run_id,
                 "live": self.live,
@@ -271,7 +275,9 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
 
-def _window_explanation(window: dict[str, Any], snapshot: dict[str, Any] | None, *, shadow_of: str | None) -> dict:
+def _window_explanation(
+    window: dict[str, Any], snapshot: dict[str, Any] | None, *, shadow_of: str | None
+) -> dict[str, Any]:
     span = max(1.0, window["end"] - window["start"])
     green = {int(p): s for p, s in window["green_s"].items()}
     queues = {int(p): q for p, q in window["queue_mean_by_phase"].items()}
@@ -419,7 +425,10 @@ def junction_figures(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]
     }
 
 
-def _difference(live: dict[str, Any], cand: dict[str, Any], live_runs: list, cand_runs: list) -> dict[str, Any]:
+Runs = list[dict[str, Any]]
+
+
+def _difference(live: dict[str, Any], cand: dict[str, Any], live_runs: Runs, cand_runs: Runs) -> dict[str, Any]:
     by_seed = {r["seed"]: r for r in live_runs}
     ratios = [c["delay"] / by_seed[c["seed"]]["delay"] for c in cand_runs if by_seed.get(c["seed"], {}).get("delay")]
     return {
@@ -462,7 +471,7 @@ def record_operation(
             decisions["shadow"] += len(made)
     live = _pick(summarize_runs(live_runs))
     cand = _pick(summarize_runs(candidate_runs)) if candidate_runs else None
-    difference = _clean(_difference(live, cand, live_runs, candidate_runs)) if cand else None
+    difference = _clean_dict(_difference(live, cand, live_runs, candidate_runs)) if cand else None
     row = TrafficRun(
         created_at=ctx.now(),
         created_by=ctx.actor,
@@ -475,7 +484,7 @@ def record_operation(
         candidate=request.candidate,
         summary={"live": live, "candidate": cand, "difference": difference},
         junctions=junction_figures(live_runs),
-        incidents=_clean({"alerts": alerts, "drill": _drill(live_runs)}),
+        incidents=_clean_dict({"alerts": alerts, "drill": _drill(live_runs)}),
         decisions={**decisions, "receipts": receipts[:10]},
     )
     ctx.session.add(row)
