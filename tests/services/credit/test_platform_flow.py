@@ -395,3 +395,19 @@ def test_pages_by_role(api):
     assert page("/credit/officer", "citizen") == 403
     assert page("/credit/me", "citizen") == 200
     assert page("/credit/me", "court-officer") == 403
+
+
+def test_candidates_come_from_the_name_key_index_and_only_listings_in_force(city, clock):
+    from civicbrain.services.credit.candidates import candidate_subjects
+    from civicbrain.services.credit.domain.matching import SubjectRecord
+    from civicbrain.services.credit.domain.names import NameKind
+
+    by_name = SubjectRecord(id="q", kind=NameKind.PERSON, names=("Wang Fang",), birth_dates=("1990-03-07",))
+    by_firm = SubjectRecord(id="q", kind=NameKind.ORGANIZATION, names=("Jinshan Construction",))
+    with city.unit() as ctx:
+        assert candidate_subjects(ctx, by_name, ctx.now()) == []  # only a notice: not a candidate
+        assert candidate_subjects(ctx, by_firm, ctx.now()) == ["organization-91350100M000100Y43"]
+    clock.advance(days=16)
+    with city.unit() as ctx:
+        service.expire_due(ctx)
+        assert candidate_subjects(ctx, by_name, ctx.now()) == [f"person-{WANG_FANG_ID}"]

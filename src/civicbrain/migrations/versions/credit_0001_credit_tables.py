@@ -1,4 +1,5 @@
-"""credit tables
+"""Credit tables: subjects and their name keys, lists, listings with due-process state, memoranda,
+reviewers' judgements, the screening trail, score opt-ins, federation peers, keys, batches and records.
 
 Revision ID: credit_0001
 Revises: 0001_core
@@ -94,6 +95,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_credit_subjects_identifier"), ["identifier"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_subjects_name"), ["name"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_subjects_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "credit_name_keys",
+        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("subject_id", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subject_id"], ["credit_subjects.id"], name=op.f("fk_credit_name_keys_subject_id_credit_subjects")
+        ),
+        sa.PrimaryKeyConstraint("key", "subject_id", name=op.f("pk_credit_name_keys")),
+    )
+    with op.batch_alter_table("credit_name_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_credit_name_keys_subject_id"), ["subject_id"], unique=False)
 
     op.create_table(
         "credit_judgements",
@@ -230,6 +243,10 @@ def downgrade() -> None:
     op.drop_table("credit_score_optins")
     op.drop_table("credit_lists")
     op.drop_table("credit_judgements")
+    with op.batch_alter_table("credit_name_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_name_keys_subject_id"))
+
+    op.drop_table("credit_name_keys")
     with op.batch_alter_table("credit_subjects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credit_subjects_person_id"))
         batch_op.drop_index(batch_op.f("ix_credit_subjects_name"))

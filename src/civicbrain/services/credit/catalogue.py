@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from civicbrain.services.credit.domain.catalogue import COURT_DEFAULTERS, MEMORANDA, TAX_GRADE_A
+from civicbrain.services.credit.domain.catalogue import COURT_DEFAULTERS, TAX_GRADE_A
+from civicbrain.services.credit.domain.catalogue import MEMORANDA as DOMAIN_MEMORANDA
 from civicbrain.services.credit.domain.listing import ListDefinition, ListKind, SeverityTier
 from civicbrain.services.credit.domain.measures import Measure, MeasureEffect, Memorandum
 
@@ -51,7 +52,7 @@ _CODES = {d.code for d in LISTS}
 MEMORANDA = (
     *(
         replace(m, list_agency=AGENCY_IDS[m.list_agency], applying_agency=AGENCY_IDS[m.applying_agency])
-        for m in MEMORANDA
+        for m in DOMAIN_MEMORANDA
         if m.list_code in _CODES
     ),
     Memorandum(

@@ -23,6 +23,7 @@ from civicbrain.core.context import Platform
 from civicbrain.core.errors import NotFound, ValidationFailed
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import CHECK
+from civicbrain.services.credit.candidates import candidate_subjects, load_subjects
 from civicbrain.services.credit.domain.blocking import CandidateIndex, screen
 from civicbrain.services.credit.domain.catalogue import CITY_SCORE_TABLE
 from civicbrain.services.credit.domain.listing import Listing, ListingState
@@ -143,19 +144,21 @@ def query_key(ctx: Platform, query: CheckQuery) -> str:
     return ctx.ledger.ref(f"credit-query:{query.raw_key()}")
 
 
-def _listed_subjects(ctx: Platform, now: datetime) -> tuple[list[CreditSubject], dict[str, list[Listing]]]:
-    """Subjects with a listing in force now, and those listings (the only ones a check may use)."""
-    rows = ctx.session.execute(
-        select(CreditListing, CreditSubject)
-        .join(CreditSubject, CreditSubject.id == CreditListing.subject_id)
-        .where(CreditListing.state == ListingState.ACTIVE, CreditListing.expires_at > now)
-    ).all()
+def _listings_in_force(ctx: Platform, subject_ids: list[str], now: datetime) -> dict[str, list[Listing]]:
+    """The listings a check may use: in force now, for the candidates only."""
     by_subject: dict[str, list[Listing]] = defaultdict(list)
-    subjects: dict[str, CreditSubject] = {}
-    for listing_row, subject in rows:
-        by_subject[subject.id].append(listing_of(listing_row))
-        subjects[subject.id] = subject
-    return list(subjects.values()), dict(by_subject)
+    if not subject_ids:
+        return {}
+    rows = ctx.session.scalars(
+        select(CreditListing).where(
+            CreditListing.subject_id.in_(subject_ids),
+            CreditListing.state == ListingState.ACTIVE,
+            CreditListing.expires_at > now,
+        )
+    )
+    for row in rows:
+        by_subject[row.subject_id].append(listing_of(row))
+    return dict(by_subject)
 
 
 def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
@@ -195,7 +198,8 @@ def run_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: 
         birth_dates=(query.birth_date,) if query.birth_date else (),
         identifiers=(query.identifier,) if query.identifier else (),
     )
-    subjects, listings_by_subject = _listed_subjects(ctx, now)
+    subjects = load_subjects(ctx, candidate_subjects(ctx, record_, now))
+    listings_by_subject = _listings_in_force(ctx, [s.id for s in subjects], now)
     index = CandidateIndex()
     index.add_all(subject_record(s) for s in subjects)
     matches = screen(Matcher(judgements=DbJudgementStore(ctx)), index, record_) if subjects else []

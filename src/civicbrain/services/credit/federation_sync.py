@@ -303,7 +303,7 @@ def pull(ctx: Platform, client: httpx.Client | None = None) -> dict[str, int]:
         raise ValidationFailed(f"no address for instance '{peer.instance_id}'", field="base_url")
     last = _last_received(ctx, peer.instance_id)
     at = ctx.now()
-    params = {"after": last, "at": at.isoformat(), "signature": pull_signature(ctx, last, at)}
+    params: dict[str, str | int] = {"after": last, "at": at.isoformat(), "signature": pull_signature(ctx, last, at)}
     own = client or httpx.Client(base_url=peer.base_url, timeout=TIMEOUT)
     try:
         response = own.get(f"/api/v1/credit/federation/outbox/{ctx.settings.instance_id}", params=params)

@@ -16,7 +16,13 @@ from sqlalchemy import delete, select
 
 from civicbrain.core.context import Platform
 from civicbrain.services.credit.domain.listing import TERMINAL_STATES
-from civicbrain.services.credit.models import CreditJudgement, CreditListing, CreditScoreOptIn, CreditSubject
+from civicbrain.services.credit.models import (
+    CreditJudgement,
+    CreditListing,
+    CreditNameKey,
+    CreditScoreOptIn,
+    CreditSubject,
+)
 from civicbrain.services.credit.scores import score_view
 from civicbrain.services.credit.service import listings_for_person
 from civicbrain.services.credit.views import listing_view, subject_view
@@ -44,6 +50,7 @@ def on_erase(ctx: Platform, person_id: str) -> None:
         remaining = ctx.session.scalar(select(CreditListing.id).where(CreditListing.subject_id == subject.id).limit(1))
         if remaining is None:
             ctx.session.execute(delete(CreditJudgement).where(CreditJudgement.candidate_id == subject.id))
+            ctx.session.execute(delete(CreditNameKey).where(CreditNameKey.subject_id == subject.id))
             ctx.session.delete(subject)
         else:
             subject.person_id = None

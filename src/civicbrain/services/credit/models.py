@@ -35,6 +35,16 @@ class CreditSubject(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class CreditNameKey(Base):
+    """Blocking keys of a subject's names (``domain.blocking.name_keys``), so a check finds its few
+    candidates by index instead of reading every listed subject."""
+
+    __tablename__ = "credit_name_keys"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("credit_subjects.id"), primary_key=True, index=True)
+
+
 class CreditList(Base):
     """A published blacklist or redlist: owner, legal basis, criteria, tier, maximum duration."""
 

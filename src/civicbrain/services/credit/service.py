@@ -26,7 +26,9 @@ from civicbrain.core.errors import Conflict, Forbidden, NotFound, ValidationFail
 from civicbrain.core.models import Appeal, FeedRecord
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import LISTING
+from civicbrain.services.credit.candidates import index_subject
 from civicbrain.services.credit.domain import listing as due
+from civicbrain.services.credit.domain.events import CreditEvent
 from civicbrain.services.credit.domain.listing import HumanReviewer, ListingState
 from civicbrain.services.credit.domain.matching import normalize_identifier
 from civicbrain.services.credit.domain.names import NameKind
@@ -144,8 +146,10 @@ def subject_from_record(ctx: Platform, data: dict[str, object]) -> CreditSubject
         )
         ctx.session.add(subject)
         ctx.session.flush()
+        index_subject(ctx, subject)
     elif name != subject.name and name not in subject.aliases:
         subject.aliases = [*subject.aliases, name]
+        index_subject(ctx, subject)
     return subject
 
 
@@ -236,10 +240,12 @@ def own_listing(ctx: Platform, person_id: str, listing_id: str) -> CreditListing
     return row
 
 
-def _write_objection(ctx: Platform, row: CreditListing, listing: due.Listing, event: object, appeal: Appeal) -> None:
+def _write_objection(
+    ctx: Platform, row: CreditListing, listing: due.Listing, event: CreditEvent, appeal: Appeal
+) -> None:
     write_listing(row, listing, ctx.now())
     row.appeal_id = appeal.id
-    record(ctx, event, LISTING, subject=ledger_subject(subject_of(ctx, row)), label="objection_lodged")  # type: ignore[arg-type]
+    record(ctx, event, LISTING, subject=ledger_subject(subject_of(ctx, row)), label="objection_lodged")
 
 
 def sync_objection(ctx: Platform, row: CreditListing) -> None:
