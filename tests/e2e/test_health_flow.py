@@ -140,3 +140,28 @@ def test_patient_consults_clinician_corrects_patient_sees_review(page: Page) -> 
     page.goto(f"/health/consultations/{consultation_id}")
     expect(page.get_by_role("heading", name="The clinician's review")).to_be_visible()
     expect(page.get_by_text(CORRECTION)).to_be_visible()
+
+
+def test_pool_wearables_epidemic_and_village_doctor_pages_work_in_the_browser(page: Page) -> None:
+    sign_in(page, "citizen")
+    page.goto("/health/pool")
+    expect(page.get_by_role("heading", name="My membership")).to_be_visible()
+    expect(page.get_by_role("heading", name="What my fees paid for")).to_be_visible()
+    expect(page.locator("table.data").first).to_contain_text("Cerebral infarction")  # the seeded paid claim
+    snapshot(page, "pool")
+    page.goto("/health/wearables")
+    page.get_by_role("button", name="I agree to heart-rate alerts").click()
+    expect(page.get_by_role("button", name="Withdraw my consent")).to_be_visible()
+    page.goto("/health/epidemic")
+    page.get_by_role("button", name="Yes", exact=True).click()  # severely short of breath
+    expect(page.get_by_role("heading", name="Go to hospital")).to_be_visible()
+    snapshot(page, "epidemic")
+    sign_out(page)
+
+    sign_in(page, "clinician")
+    page.goto("/health/village-doctor")
+    page.get_by_label("Symptoms").fill("Sore throat and fever since yesterday, no cough.")
+    page.get_by_role("button", name="Suggest").click()
+    expect(page.get_by_role("heading", name="Most likely")).to_be_visible()
+    expect(page.get_by_role("heading", name="Ask next")).to_be_visible()
+    snapshot(page, "village-doctor")

@@ -58,6 +58,12 @@ def decision_support(text: str, picked: dict[str, bool], age: int, sex: str) -> 
     }
 
 
+def findings() -> list[tuple[str, str]]:
+    """The yes/no findings a village doctor can pick, by their wording."""
+    evidences = load_knowledge_base().evidences.values()
+    return sorted(((e.code, e.question) for e in evidences if e.data_type == BINARY), key=lambda item: item[1])
+
+
 def triage_questions() -> list[dict[str, str]]:
     return [{"code": q.code, "text": q.text} for q in QUESTIONS]
 

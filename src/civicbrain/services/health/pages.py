@@ -412,7 +412,11 @@ def wearables_consent(
 @router.get("/village-doctor", response_class=HTMLResponse)
 def village_doctor(request: Request, principal: SignedIn) -> HTMLResponse:
     require_clinician(principal)
-    return render(request, "health/village_doctor.html", {"result": None, "error": None, "draft": {}})
+    return render(request, "health/village_doctor.html", _support_context(None, None, {}))
+
+
+def _support_context(result: dict[str, Any] | None, error: UserError | None, draft: dict[str, Any]) -> dict[str, Any]:
+    return {"result": result, "error": error, "draft": draft, "findings": advice.findings()}
 
 
 @router.post("/village-doctor", dependencies=[CsrfChecked])
@@ -422,20 +426,21 @@ def village_doctor_support(
     text: Annotated[str, Form(max_length=5000)] = "",
     age: Annotated[str, Form(max_length=3)] = "40",
     sex: Annotated[str, Form(max_length=8)] = "female",
+    present: Annotated[list[str], Form(max_length=16)] = [],  # noqa: B006 - FastAPI copies form defaults
+    absent: Annotated[list[str], Form(max_length=16)] = [],  # noqa: B006
 ) -> Response:
     require_clinician(principal)
-    draft = {"text": text, "age": age, "sex": sex}
+    draft = {"text": text, "age": age, "sex": sex, "present": present, "absent": absent}
     try:
         if not age.isdigit() or int(age) > 120:
             raise ValidationFailed("an age in years, 0 to 120", field="age")
         if sex not in advice.SEX_CODES:
             raise ValidationFailed("female or male", field="sex")
-        result = advice.decision_support(text, {}, int(age), sex)
+        picked = {code: False for code in absent} | {code: True for code in present}
+        result = advice.decision_support(text, picked, int(age), sex)
     except UserError as exc:
-        return render(
-            request, "health/village_doctor.html", {"result": None, "error": exc, "draft": draft}, exc.status_code
-        )
-    return render(request, "health/village_doctor.html", {"result": result, "error": None, "draft": draft})
+        return render(request, "health/village_doctor.html", _support_context(None, exc, draft), exc.status_code)
+    return render(request, "health/village_doctor.html", _support_context(result, None, draft))
 
 
 @router.get("/epidemic", response_class=HTMLResponse)
