@@ -94,5 +94,15 @@ def test_operator_runs_a_scenario_and_sees_junctions_shadow_and_comparison(page:
     expect(comparison).to_contain_text("fixed (run 1)")
     expect(comparison).to_contain_text("qpa (run 1, shadow)")
     expect(page.locator("[data-plot='comparison-chart-data']")).to_have_attribute("data-drawn", "1")
+    # The seeded detector feed (two loops) arrived through the exchange.
+    expect(page.locator("#detector-table tbody tr")).to_have_count(2)
     snapshot(page, "traffic-after")
+
+    # An operator confirms an incident alert (if the run raised one): a human decision chained to it.
+    review = page.locator("#alerts-table form")
+    if review.count():
+        review.first.get_by_role("textbox").fill("Camera 3 shows a broken-down van in the lane.")
+        review.first.get_by_role("button", name="Record").click()
+        expect(page).to_have_url(re.compile(r"/traffic\?scenario=cologne1#incidents$"))
+        expect(page.locator("#alerts-table tbody tr").first).to_contain_text("confirmed")
     sign_out(page)

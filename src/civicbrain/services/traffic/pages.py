@@ -1,15 +1,16 @@
 """The traffic page (mounted at /traffic): the network, junction figures, controller comparison,
 emergency and incident results, incident alerts, and a button that runs a scenario as a job.
 
-    GET  /traffic[?scenario=NAME]   everything above for one scenario (public; the form for Transport officers)
+    GET  /traffic[?scenario=NAME]   everything above for one scenario (public; the forms for Transport officers)
     POST /traffic/runs              start a run (CSRF-checked), then 303 to the job's progress page /jobs/{id}
+    POST /traffic/incidents/{receipt}/review   an operator confirms or dismisses an alert, with what they checked
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from civicbrain.core.identity import Principal, Role
@@ -19,7 +20,14 @@ from civicbrain.services.traffic.charts import comparison_figure, network_figure
 from civicbrain.services.traffic.domain.controllers import BEST
 from civicbrain.services.traffic.domain.scenarios import RESCO_NAMES, ScenarioNotFound, list_scenarios, resco_scenario
 from civicbrain.services.traffic.geo import network_geojson
-from civicbrain.services.traffic.service import incident_alerts, recent_runs, start_operation
+from civicbrain.services.traffic.service import (
+    REVIEW_OUTCOMES,
+    detector_summary,
+    incident_alerts,
+    recent_runs,
+    review_incident,
+    start_operation,
+)
 from civicbrain.web.pages import CsrfChecked, Ctx, MaybeUser, SignedIn, render
 
 router = APIRouter()
@@ -105,6 +113,8 @@ def traffic_page(
         "emergency": benchmarks.emergency_rows(bench),
         "incident_studies": (bench or {}).get("incidents") or [],
         "alerts": incident_alerts(ctx, limit=20),
+        "review_outcomes": REVIEW_OUTCOMES,
+        "detectors": detector_summary(ctx),
         "incident_card": INCIDENT_DETECTOR,
         "cards": CONTROLLER_CARDS,
         "best": BEST,
@@ -141,3 +151,18 @@ def start_run(
     }
     job_id = start_operation(ctx, params, requested_by=principal.username)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.post("/incidents/{receipt}/review", dependencies=[CsrfChecked])
+def review_alert(
+    ctx: Ctx,
+    principal: SignedIn,
+    receipt: Annotated[str, Path(min_length=36, max_length=36)],
+    outcome: Annotated[str, Form(max_length=20)],
+    reasons: Annotated[str, Form(max_length=2000)],
+    scenario: Annotated[str, Form(max_length=40)] = DEFAULT_SCENARIO,
+) -> RedirectResponse:
+    principal.require_agency(AGENCY)
+    review_incident(ctx, receipt, outcome=outcome, reasons=reasons, actor=principal.username)
+    back = scenario if scenario in RESCO_NAMES else DEFAULT_SCENARIO
+    return RedirectResponse(f"/traffic?scenario={back}#incidents", status_code=303)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from civicbrain.core.context import Decision, Platform, Runtime
 from civicbrain.core.errors import NotFound, ValidationFailed
+from civicbrain.core.models import FeedRecord
 from civicbrain.core.register import Register
 from civicbrain.services.traffic.algorithms import CONTROLLER_CARDS, INCIDENT_DETECTOR, card_for
 from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS
@@ -29,6 +30,7 @@ from civicbrain.services.traffic.domain.scenarios import (
     user_scenario,
 )
 from civicbrain.services.traffic.domain.simulation import RunSpec
+from civicbrain.services.traffic.feeds import DETECTOR_COUNTS
 from civicbrain.services.traffic.junction_log import JunctionLog
 from civicbrain.services.traffic.models import TrafficRun
 
@@ -609,6 +611,29 @@ def incident_alerts(ctx: Platform, *, limit: int = 100) -> list[dict[str, Any]]:
             if len(out) >= limit:
                 return out
     return out
+
+
+def detector_summary(ctx: Platform, *, recent: int = 2000) -> list[dict[str, Any]]:
+    """Per loop, what the detector feed delivered lately: intervals held, the latest count and occupancy."""
+    try:
+        feed = ctx.exchange.feed(DETECTOR_COUNTS.agency_id, DETECTOR_COUNTS.name)
+    except NotFound:
+        return []
+    query = select(FeedRecord).where(FeedRecord.feed_id == feed.id).order_by(FeedRecord.id.desc()).limit(recent)
+    loops: dict[str, dict[str, Any]] = {}
+    for record in ctx.session.scalars(query):
+        data = record.data
+        loop = loops.setdefault(data["loop_id"], {"loop_id": data["loop_id"], "intervals": 0, "vehicles": 0})
+        loop["intervals"] += 1
+        loop["vehicles"] += int(data["count"])
+        if str(data["interval_start"]) > str(loop.get("latest_interval", "")):
+            loop.update(
+                latest_interval=str(data["interval_start"]),
+                latest_count=data["count"],
+                latest_occupancy=data["occupancy"],
+                flow_per_hour=round(data["count"] * 3600 / max(1, int(data["interval_s"]))),
+            )
+    return sorted(loops.values(), key=lambda r: r["loop_id"])
 
 
 REVIEW_OUTCOMES = ("confirmed", "false_alarm")
