@@ -85,7 +85,7 @@ def ask(
                 for n in raw.split()
                 if n.isdigit() and 1 <= int(n) <= len(question.options)
             ]
-            dialogue.answer(question.code, values)
+            dialogue.answer(question.code, frozenset(values))
     result = dialogue.result()
     console.print("\n[bold]What it might be[/bold] (for a clinician to confirm):")
     for candidate in result.differential[:5]:

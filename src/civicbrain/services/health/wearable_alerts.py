@@ -77,7 +77,8 @@ def scan(ctx: Platform) -> list[WearableAlert]:
         heart_rate, steps = stream_of(ctx, consent.person_id)
         if heart_rate.empty:
             continue
-        monitor = RestingHeartRateMonitor(**SENSITIVITY[consent.sensitivity])
+        chosen = SENSITIVITY[consent.sensitivity]
+        monitor = RestingHeartRateMonitor(threshold_sd=chosen["threshold_sd"], min_excess_bpm=chosen["min_excess_bpm"])
         known = {aware(a.raised_at) for a in alerts_of(ctx, consent.person_id)}
         for alert in monitor.detect(heart_rate, steps, consented=True):
             raised_at = alert.raised_at.tz_localize("UTC").to_pydatetime()
