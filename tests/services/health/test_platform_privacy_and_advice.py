@@ -18,9 +18,10 @@ from civicbrain.core.privacy import DataCategory
 from civicbrain.core.register import Register
 from civicbrain.demo.city import DEMO_USERS, seed_city
 from civicbrain.services.health import SERVICE as HEALTH
+from civicbrain.services.health import wearable_alerts
 from civicbrain.services.health.feeds import WEARABLE_MINUTES
 from civicbrain.services.health.models import Consultation, PoolMember
-from civicbrain.services.health.seed import CLINICIAN, simulated_consultation
+from civicbrain.services.health.seed import CLINICIAN, seed_wearable_demo, simulated_consultation
 
 PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
 BASE = "/api/v1/health"
@@ -137,6 +138,13 @@ def test_wearable_alerts_need_consent_and_carry_their_explanation(api, health_ru
     api.put(f"{BASE}/wearables/consent", json={"consent": False}, headers=citizen)
     with health_runtime.unit() as ctx:
         assert HEALTH.subject_data(ctx, "P0001")["wearables"]["withdrawn_at"] is not None  # type: ignore[misc]
+
+
+def test_the_development_demo_shows_the_citizen_a_wearable_alert(health_runtime):
+    with health_runtime.unit() as ctx:
+        seed_wearable_demo(ctx)
+        alerts = wearable_alerts.alerts_of(ctx, "P0001")
+        assert len(alerts) == 1 and alerts[0].current_bpm - alerts[0].baseline_bpm > 10
 
 
 # --- village doctor and epidemic advice ----------------------------------------------------------

@@ -6,13 +6,15 @@ the public-notice dates of two claims are moved back, to show a history without 
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import timedelta
 
 from civicbrain.core.context import Platform
 from civicbrain.core.identity import Role, create_user
-from civicbrain.services.health import consultations, pool
+from civicbrain.services.health import consultations, pool, wearable_alerts
 from civicbrain.services.health.domain.knowledge_base import BINARY, load_knowledge_base
-from civicbrain.services.health.feeds import CASE_ITINERARIES, FEEDS
+from civicbrain.services.health.feeds import CASE_ITINERARIES, FEEDS, WEARABLE_MINUTES
 from civicbrain.services.health.models import Consultation, PoolClaim
 
 CLINICIAN = ("clinician", "demo-clinician-pass", "Dr Zhou Min (Health Commission)")
@@ -41,6 +43,28 @@ def seed_demo(ctx: Platform) -> None:
     )
     assert waiting.state == consultations.AWAITING_CLINICIAN
     _seed_pool(ctx)
+    if ctx.settings.environment == "development":
+        # A week and a half of wearable minutes costs ~0.7 s to store and scan: worth it for someone
+        # trying the demo, not for every test that seeds the city (tests call it directly instead).
+        seed_wearable_demo(ctx)
+
+
+def seed_wearable_demo(ctx: Platform, person_id: str = "P0001", days: int = 10) -> None:
+    """A consenting wearer whose resting heart rate rises by ~14 bpm on the last day: one alert."""
+    feed = ctx.exchange.feed(WEARABLE_MINUTES.agency_id, WEARABLE_MINUTES.name)
+    start = (ctx.now() - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    rng = random.Random(5)
+    samples_per_day = 24 * 12  # one sample every five minutes, at rest
+    records = []
+    for i in range(days * samples_per_day):
+        moment = start + timedelta(minutes=5 * i)
+        usual = 60 + 4 * math.sin(2 * math.pi * moment.hour / 24)  # lower at night, higher by day
+        rise = 14 if i >= (days - 1) * samples_per_day else 0
+        rate = usual + rise + rng.gauss(0, 1.5)
+        records.append({"person_id": person_id, "minute": moment.isoformat(), "heart_rate": round(rate, 1), "steps": 0})
+    ctx.exchange.post_records(feed, records)
+    wearable_alerts.set_consent(ctx, person_id, consent=True)
+    wearable_alerts.scan(ctx)
 
 
 def simulated_consultation(ctx: Platform, person_id: str, pathology: str, *, age: int, sex: str) -> Consultation:
