@@ -88,10 +88,12 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("identifier", sa.String(length=64), nullable=True),
         sa.Column("person_id", sa.String(length=64), nullable=True),
+        sa.Column("names_indexed", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_subjects")),
     )
     with op.batch_alter_table("credit_subjects", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_credit_subjects_names_indexed"), ["names_indexed"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_subjects_identifier"), ["identifier"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_subjects_name"), ["name"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_subjects_person_id"), ["person_id"], unique=False)
@@ -248,6 +250,7 @@ def downgrade() -> None:
 
     op.drop_table("credit_name_keys")
     with op.batch_alter_table("credit_subjects", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_subjects_names_indexed"))
         batch_op.drop_index(batch_op.f("ix_credit_subjects_person_id"))
         batch_op.drop_index(batch_op.f("ix_credit_subjects_name"))
         batch_op.drop_index(batch_op.f("ix_credit_subjects_identifier"))

@@ -27,13 +27,23 @@ CANDIDATES = 20
 
 
 def index_subject(ctx: Platform, subject: CreditSubject) -> None:
-    """(Re)write a subject's blocking keys after it is created or gains an alias."""
+    """(Re)write a subject's blocking keys after it was created or gained an alias."""
     keys: set[str] = set()
     for name in {subject.name, *subject.aliases}:
         keys |= {k[:120] for k in name_keys(name, NameKind(subject.kind))}
     ctx.session.execute(delete(CreditNameKey).where(CreditNameKey.subject_id == subject.id))
     if keys:
         ctx.session.execute(insert(CreditNameKey), [{"key": k, "subject_id": subject.id} for k in sorted(keys)])
+    subject.names_indexed = True
+
+
+def index_pending(ctx: Platform) -> int:
+    """Index the subjects created or renamed since the last check (normally none or a few)."""
+    pending = list(ctx.session.scalars(select(CreditSubject).where(CreditSubject.names_indexed.is_(False))))
+    for subject in pending:
+        index_subject(ctx, subject)
+    ctx.session.flush()
+    return len(pending)
 
 
 def _in_force(now: datetime):  # type: ignore[no-untyped-def]
@@ -44,6 +54,7 @@ def _in_force(now: datetime):  # type: ignore[no-untyped-def]
 
 def candidate_subjects(ctx: Platform, query: SubjectRecord, now: datetime, limit: int = CANDIDATES) -> list[str]:
     """Ids of listed subjects worth comparing with ``query``: shared identifiers, then rarest shared keys."""
+    index_pending(ctx)
     listed = _in_force(now)
     found: list[str] = []
     identifiers = sorted(query.normalized_identifiers())

@@ -32,6 +32,10 @@ class CreditSubject(Base):
     identifier: Mapped[str | None] = mapped_column(String(64), index=True)
     # The resident on this instance's person register, when the subject is one (their "my credit" page).
     person_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Whether ``credit_name_keys`` holds this subject's current names. Indexing waits for the next
+    # check (``candidates.index_pending``): name analysis loads its tables on first use, which a
+    # proposal or an intake should not pay for.
+    names_indexed: Mapped[bool] = mapped_column(Boolean, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

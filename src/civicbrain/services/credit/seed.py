@@ -8,6 +8,7 @@ ledger like any other; today's notice goes through the real use case.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from civicbrain.core.context import Platform
 from civicbrain.core.identity import Role, create_user
-from civicbrain.core.models import Agency, User
+from civicbrain.core.models import Agency, Person, User
 from civicbrain.services.credit import scores
 from civicbrain.services.credit.algorithms import LISTING
 from civicbrain.services.credit.catalogue import EXTRA_AGENCIES, LISTS, MEMORANDA
@@ -61,6 +62,7 @@ def seed_demo(ctx: Platform) -> None:
         acting_agency="intermediate-court",
     )
     scores.opt_in(ctx, "P0002")
+    _score_volunteers(ctx)
 
 
 def _agencies_and_officers(ctx: Platform) -> None:
@@ -175,6 +177,37 @@ def _records(ctx: Platform) -> None:
             },
         ],
     )
+
+
+def _score_volunteers(ctx: Platform, share: float = 0.2) -> None:
+    """About a fifth of the residents opt in, with a year of commendations, so the register's fairness
+    audit of the score has figures by region, age band and sex."""
+    rng = random.Random(2026)
+    feed = ctx.exchange.feed(COMMENDATIONS.agency_id, COMMENDATIONS.name)
+    chosen = [
+        p
+        for p in ctx.session.scalars(select(Person).where(Person.id.not_in(["P0001", "P0002"])).order_by(Person.id))
+        if rng.random() < share
+    ]
+    records = []
+    for person in chosen:
+        for kind, most in (("volunteer-hour", 40), ("on-time-payment", 12), ("blood-donation", 1)):
+            quantity = rng.randint(0, most)
+            if quantity:
+                records.append(
+                    {
+                        "record_id": f"{kind[:3].upper()}-{person.id}-2026",
+                        "subject_kind": "person",
+                        "subject_name": person.name,
+                        "person_id": person.id,
+                        "kind": kind,
+                        "quantity": quantity,
+                        "occurred_on": "2026-06-30",
+                    }
+                )
+    ctx.exchange.post_records(feed, records)
+    for person in chosen:
+        scores.opt_in(ctx, person.id)
 
 
 def _history(ctx: Platform) -> None:

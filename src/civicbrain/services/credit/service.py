@@ -26,7 +26,6 @@ from civicbrain.core.errors import Conflict, Forbidden, NotFound, ValidationFail
 from civicbrain.core.models import Appeal, FeedRecord
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import LISTING
-from civicbrain.services.credit.candidates import index_subject
 from civicbrain.services.credit.domain import listing as due
 from civicbrain.services.credit.domain.events import CreditEvent
 from civicbrain.services.credit.domain.listing import HumanReviewer, ListingState
@@ -142,14 +141,14 @@ def subject_from_record(ctx: Platform, data: dict[str, object]) -> CreditSubject
             country="cn",
             identifier=identifier,
             person_id=str(data["person_id"]) if data.get("person_id") else None,
+            names_indexed=False,
             created_at=ctx.now(),
         )
         ctx.session.add(subject)
         ctx.session.flush()
-        index_subject(ctx, subject)
     elif name != subject.name and name not in subject.aliases:
         subject.aliases = [*subject.aliases, name]
-        index_subject(ctx, subject)
+        subject.names_indexed = False
     return subject
 
 
