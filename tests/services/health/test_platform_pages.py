@@ -55,6 +55,7 @@ def sign_in(client: TestClient, username: str) -> None:
         ("clinician", "/health/village-doctor", 200),
         ("clinician", "/health/pool", 200),
         ("reviewer", "/health/pool", 200),
+        ("citizen", "/my-data", 200),  # the core page, listing what health holds about the citizen
     ],
 )
 def test_who_sees_which_page(portal, who, path, status):
@@ -115,3 +116,15 @@ def test_the_epidemic_pages_keep_answers_in_the_form_only(portal, clock):
     day = (clock.now - timedelta(days=5)).date().isoformat()
     match = portal.post("/health/exposure", data={"csrf_token": token, "number": "CA 1234", "travel_date": day})
     assert "confirmed case 2026-118" in match.text
+
+
+def test_the_core_decision_page_explains_the_ai_doctors_suggestion(portal):
+    sign_in(portal, "clinician")
+    queue = portal.get("/health/queue").text
+    receipt = re.search(r'href="/decisions/([0-9a-f\-]{36})"', queue).group(1)
+    page = portal.get(f"/decisions/{receipt}")
+    assert page.status_code == 200 and "A clinician will review this consultation" in page.text
+    sign_in(portal, "citizen2")  # the patient of the seeded hand-over (Li Wei, P0002)
+    assert portal.get(f"/decisions/{receipt}").status_code == 200
+    sign_in(portal, "citizen")
+    assert portal.get(f"/decisions/{receipt}").status_code == 404
