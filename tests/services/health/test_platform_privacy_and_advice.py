@@ -94,6 +94,18 @@ def test_subject_access_lists_and_erasure_removes_the_persons_health_data(health
         assert held == {"consultations": [], "pool": None, "wearables": None}
 
 
+def test_consultations_are_purged_after_the_health_retention_period(health_runtime, clock):
+    from civicbrain.services.health.records import purge_expired
+
+    with health_runtime.unit() as ctx:
+        assert purge_expired(ctx) == {"consultations": 0, "wearable_alerts": 0}
+    clock.advance(days=10 * 365 + 3)
+    with health_runtime.unit() as ctx:
+        simulated_consultation(ctx, "P0001", "GERD", age=36, sex="female")  # recent: kept
+        assert purge_expired(ctx)["consultations"] == 2  # the two seeded ones, ten years old
+        assert [c.person_id for c in ctx.session.scalars(select(Consultation))] == ["P0001"]
+
+
 # --- wearables -----------------------------------------------------------------------------------
 
 

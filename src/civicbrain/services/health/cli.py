@@ -47,6 +47,23 @@ def evaluate(
     console.print(table)
 
 
+@app.command("purge")
+def purge(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Delete consultations and wearable alerts older than the health retention period."""
+    from civicbrain.core.context import Runtime
+    from civicbrain.core.registry import load_services
+    from civicbrain.core.settings import get_settings
+    from civicbrain.services.health.records import purge_expired
+
+    runtime = Runtime(get_settings(), load_services())
+    with runtime.unit(actor="cli") as ctx:
+        removed = purge_expired(ctx)
+    if as_json:
+        typer.echo(json.dumps(removed))
+    else:
+        console.print(f"removed {removed['consultations']} consultations and {removed['wearable_alerts']} alerts")
+
+
 @app.command("ask")
 def ask(
     age: Annotated[int, typer.Option(min=0, max=120, prompt=True, help="Your age.")],

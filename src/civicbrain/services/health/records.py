@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from civicbrain.core.context import Platform
 from civicbrain.core.models import Appeal
+from civicbrain.core.privacy import RETENTION, DataCategory
 from civicbrain.services.health import consultations, pool, wearable_alerts
 from civicbrain.services.health.algorithms import POOL_CLAIM_CHECKS
 from civicbrain.services.health.models import (
@@ -112,6 +113,23 @@ def on_erase(ctx: Platform, person_id: str) -> None:
         ctx.session.execute(delete(PoolObjection).where(PoolObjection.member_id == member.id))
         member.person_id = f"erased:{member.id}"
     ctx.session.flush()
+
+
+def purge_expired(ctx: Platform) -> dict[str, int]:
+    """Delete consultations and wearable alerts older than the health retention period (core privacy rules).
+
+    The pool's accounts are kept: other members' statements are built from them.
+    """
+    cutoff = ctx.now() - RETENTION[DataCategory.HEALTH]
+    old = list(ctx.session.scalars(select(Consultation.id).where(Consultation.started_at < cutoff)))
+    if old:
+        ctx.session.execute(delete(ClinicianReview).where(ClinicianReview.consultation_id.in_(old)))
+        ctx.session.execute(delete(Consultation).where(Consultation.id.in_(old)))
+        for consultation_id in old:
+            consultations.forget_dialogue(consultation_id)
+    alerts = ctx.session.execute(delete(WearableAlert).where(WearableAlert.raised_at < cutoff))
+    ctx.session.flush()
+    return {"consultations": len(old), "wearable_alerts": int(alerts.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 def on_appeal_decided(ctx: Platform, appeal: Appeal) -> None:
