@@ -411,3 +411,43 @@ def test_candidates_come_from_the_name_key_index_and_only_listings_in_force(city
     with city.unit() as ctx:
         service.expire_due(ctx)
         assert candidate_subjects(ctx, by_name, ctx.now()) == [f"person-{WANG_FANG_ID}"]
+
+
+def test_memoranda_are_declared_by_the_applying_agency_and_bound_to_their_contexts(api):
+    memo = {
+        "id": "mou-court-concessions",
+        "list_code": "court-judgement-defaulters",
+        "applying_agency": "finance-bureau",
+        "measure_code": "concession-exclusion",
+        "measure_description": "no new public concession contracts",
+        "effect": "restrict",
+        "contexts": ["concession contract"],
+        "legal_basis": "Demo City Concessions Ordinance art. 9",
+        "proportionality": "public contracts only; ends with the listing",
+        "signed_on": "2026-01-01",
+    }
+    assert api.post("/api/v1/credit/memoranda", json=memo, headers=auth(api, "officer")).status_code == 403
+    wrong = {**memo, "effect": "priority"}
+    refused = api.post("/api/v1/credit/memoranda", json=wrong, headers=auth(api, "tender-officer"))
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "effect"
+    created = api.post("/api/v1/credit/memoranda", json=memo, headers=auth(api, "tender-officer"))
+    assert created.status_code == 201 and created.json()["contexts"] == ["concession_contract"]
+    firm = {"registration": "91350100M000100Y43", "kind": "organization"}
+    answer = check(api, "tender-officer", "Concession Contract", **firm)
+    assert answer["outcome"] == "restrict"
+    assert [m["memorandum"] for m in answer["measures"]] == ["mou-court-concessions"]
+    assert check(api, "tender-officer", "museum", **firm)["outcome"] == "allow"
+
+
+def test_erasure_deletes_the_score_and_detaches_open_listings(city):
+    from civicbrain.services.credit.models import CreditScoreOptIn, CreditSubject
+
+    with city.unit(actor="admin") as ctx:
+        ctx.privacy.erase("P0002")
+        ctx.privacy.erase("P0001")
+    with city.unit() as ctx:
+        assert ctx.session.get(CreditScoreOptIn, "P0002") is None
+        assert ctx.session.scalar(select(CreditSubject).where(CreditSubject.person_id.in_(["P0001", "P0002"]))) is None
+        # Wang Fang's notice is a public-law record the court keeps until it ends; it no longer links to her account.
+        (row,) = [r for r in ctx.session.scalars(select(CreditListing)) if r.subject_id == f"person-{WANG_FANG_ID}"]
+        assert row.state == "notice_sent"

@@ -9,6 +9,7 @@ A resident asking for a listing that is not theirs gets 404, not 403, so ids rev
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -19,6 +20,7 @@ from civicbrain.core.errors import Forbidden, NotFound
 from civicbrain.core.identity import Principal, Role
 from civicbrain.services.credit import checks, federation_sync, public_view, scores, service
 from civicbrain.services.credit.checks import CheckQuery
+from civicbrain.services.credit.domain.measures import Measure, MeasureEffect, Memorandum
 from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.models import CreditCheck, CreditList, CreditMemorandum, CreditScoreOptIn
 from civicbrain.services.credit.views import list_view, listing_view, memorandum_view
@@ -86,6 +88,40 @@ def get_lists(ctx: Ctx) -> list[dict[str, Any]]:
 @router.get("/memoranda", summary="Joint-measure memoranda: list -> measure by agency in contexts")
 def get_memoranda(ctx: Ctx) -> list[dict[str, Any]]:
     return [memorandum_view(r) for r in ctx.session.scalars(select(CreditMemorandum).order_by(CreditMemorandum.id))]
+
+
+class MemorandumBody(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-]{2,63}$")]
+    list_code: Annotated[str, Field(min_length=1, max_length=64)]
+    applying_agency: Annotated[str, Field(min_length=1, max_length=64)]
+    measure_code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,63}$")]
+    measure_description: Text
+    effect: Literal["restrict", "priority"]
+    contexts: Annotated[list[Annotated[str, Field(min_length=2, max_length=64)]], Field(min_length=1, max_length=10)]
+    legal_basis: Text
+    proportionality: Text
+    signed_on: date
+    valid_until: date | None = None
+
+
+@router.post("/memoranda", status_code=201, summary="Declare a signed memorandum (the applying agency, admins)")
+def declare_memorandum(body: MemorandumBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    # Agencies apply measures within their own authority: the applying agency declares what it signed.
+    principal.require_agency(body.applying_agency)
+    list_row = service.get_list(ctx, body.list_code)
+    memo = Memorandum(
+        id=body.id,
+        list_code=body.list_code,
+        list_agency=list_row.owning_agency,
+        applying_agency=body.applying_agency,
+        measure=Measure(body.measure_code, body.measure_description, MeasureEffect(body.effect)),
+        contexts=frozenset(body.contexts),
+        legal_basis=body.legal_basis,
+        proportionality=body.proportionality,
+        signed_on=body.signed_on,
+        valid_until=body.valid_until,
+    )
+    return memorandum_view(service.declare_memorandum(ctx, memo))
 
 
 # --- listings -------------------------------------------------------------------------------------

@@ -87,7 +87,17 @@ def _my_context(ctx: Platform, principal: Principal) -> dict[str, Any]:
     lists = {r.code: r for r in ctx.session.scalars(select(CreditList))}
     appeals = {a.id: a for a in ctx.appeals.for_person(person_id)}
     score = ctx.session.get(CreditScoreOptIn, person_id)
+    feeds = {f.id: f for f in ctx.session.scalars(select(Feed).where(Feed.name.in_([s.name for s in FEEDS])))}
+    records = ctx.session.scalars(
+        select(FeedRecord)
+        .where(FeedRecord.subject_id == person_id, FeedRecord.feed_id.in_(list(feeds)))
+        .order_by(FeedRecord.id)
+    )
     return {
+        "records": [
+            {"source": f"{feeds[r.feed_id].agency_id}/{feeds[r.feed_id].name}", "key": r.source_key, "data": r.data}
+            for r in records
+        ],
         "listings": [
             {"row": r, "view": listing_view(r), "list": lists[r.list_code], "appeal": appeals.get(r.appeal_id or -1)}
             for r in rows

@@ -23,19 +23,21 @@ from sqlalchemy import select
 
 from civicbrain.core.context import Platform
 from civicbrain.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from civicbrain.core.models import Appeal, FeedRecord
+from civicbrain.core.models import Agency, Appeal, FeedRecord
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import LISTING
 from civicbrain.services.credit.domain import listing as due
 from civicbrain.services.credit.domain.events import CreditEvent
 from civicbrain.services.credit.domain.listing import HumanReviewer, ListingState
 from civicbrain.services.credit.domain.matching import normalize_identifier
+from civicbrain.services.credit.domain.measures import Memorandum
 from civicbrain.services.credit.domain.names import NameKind
-from civicbrain.services.credit.models import CreditList, CreditListing, CreditSubject
+from civicbrain.services.credit.models import CreditList, CreditListing, CreditMemorandum, CreditSubject
 from civicbrain.services.credit.steps import ledger_subject, record
 from civicbrain.services.credit.store import (
     definition_of,
     listing_of,
+    memorandum_row,
     new_listing_row,
     subject_id_for,
     write_listing,
@@ -150,6 +152,25 @@ def subject_from_record(ctx: Platform, data: dict[str, object]) -> CreditSubject
         subject.aliases = [*subject.aliases, name]
         subject.names_indexed = False
     return subject
+
+
+def declare_memorandum(ctx: Platform, memo: Memorandum) -> CreditMemorandum:
+    """A signed memorandum: the domain checks contexts, basis and proportionality; a blacklist can
+    carry only restrictions and a redlist only priority."""
+    list_row = get_list(ctx, memo.list_code)
+    if not memo.fits(definition_of(list_row)):
+        raise ValidationFailed(
+            f"a {list_row.kind} carries only {'restrictions' if list_row.kind == 'blacklist' else 'priority'}",
+            field="effect",
+        )
+    if ctx.session.get(CreditMemorandum, memo.id) is not None:
+        raise Conflict(f"memorandum '{memo.id}' exists; a change is a new memorandum", field="id")
+    if ctx.session.get(Agency, memo.applying_agency) is None:
+        raise NotFound(f"no agency '{memo.applying_agency}'", field="applying_agency")
+    row = memorandum_row(memo)
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
 
 
 # --- propose (with its notice) ------------------------------------------------------------------
