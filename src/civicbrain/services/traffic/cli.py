@@ -35,6 +35,9 @@ NetOpt = Annotated[Path | None, typer.Option("--net", help="A SUMO .net.xml (wit
 RoutesOpt = Annotated[Path | None, typer.Option("--routes", help="A SUMO routes file.")]
 BeginOpt = Annotated[float | None, typer.Option("--begin", help="Start of the window, simulated seconds.")]
 EndOpt = Annotated[float | None, typer.Option("--end", help="End of the window, simulated seconds.")]
+DurationOpt = Annotated[
+    float | None, typer.Option("--duration", help="Simulate only this many seconds from the window's start.")
+]
 ScaleOpt = Annotated[float, typer.Option("--scale", help="Demand scaling, as SUMO's --scale.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Simulations in parallel (one process each).")]
 
@@ -108,6 +111,7 @@ def run(
     routes: RoutesOpt = None,
     begin: BeginOpt = None,
     end: EndOpt = None,
+    duration: DurationOpt = None,
     controller: Annotated[
         list[str], typer.Option("--controller", help=f"Controller name or 'best' ({BEST}); repeat for several.")
     ] = ["best"],  # noqa: B006 - Typer reads list defaults this way
@@ -128,6 +132,7 @@ def run(
             routes=str(routes) if routes else None,
             begin=begin,
             end=end,
+            duration=duration,
             scale=scale,
         )
         with _progress(f"{sc.name}: simulations", as_json and not sys.stderr.isatty()) as progress:
@@ -164,6 +169,7 @@ def operate_cmd(
     routes: RoutesOpt = None,
     begin: BeginOpt = None,
     end: EndOpt = None,
+    duration: DurationOpt = None,
     controller: Annotated[str, typer.Option("--controller", help="Live controller (its card must be live).")] = "fixed",
     candidate: Annotated[str | None, typer.Option("--candidate", help="Shadow candidate beside it.")] = None,
     seeds: Annotated[int, typer.Option("--seeds", min=1, max=10)] = 1,
@@ -176,7 +182,7 @@ def operate_cmd(
     try:
         sc = resolve_scenario(
             scenario, net=str(net) if net else None, routes=str(routes) if routes else None, begin=begin, end=end,
-            scale=scale,
+            duration=duration, scale=scale,
         )  # fmt: skip
         request = operation_request(sc, controller, candidate, seeds=tuple(range(1, seeds + 1)), incidents=incidents)
         runtime = Runtime(get_settings(), load_services())
