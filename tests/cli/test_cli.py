@@ -63,6 +63,8 @@ def test_seed_verify_and_register(cli, tmp_path):
     export = json.loads(cli("register", "export"))
     assert export["records"][0]["tier_2"]["owner_and_responsibility"]["organisation"]
     assert json.loads(cli("appeals", "list", "--json")) == []
+    purged = json.loads(cli("privacy", "purge", "--json"))
+    assert purged["civil-affairs/household_income"] == 0  # nothing is old enough yet
 
 
 def test_verify_exits_non_zero_naming_the_broken_entry(cli, tmp_path):

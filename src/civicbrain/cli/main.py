@@ -24,6 +24,7 @@ ledger_app = typer.Typer(help="The decision ledger.", no_args_is_help=True)
 register_app = typer.Typer(help="The algorithm register.", no_args_is_help=True)
 feeds_app = typer.Typer(help="Agency data feeds (the exchange).", no_args_is_help=True)
 appeals_app = typer.Typer(help="Appeals against decisions.", no_args_is_help=True)
+privacy_app = typer.Typer(help="Retention and erasure.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -31,6 +32,7 @@ for sub, name in (
     (register_app, "register"),
     (feeds_app, "feeds"),
     (appeals_app, "appeals"),
+    (privacy_app, "privacy"),
 ):
     app.add_typer(sub, name=name)
 
@@ -327,6 +329,26 @@ def appeals_list(
             "yes" if a["overdue"] else "",
             a["grounds"][:60],
         )
+    console.print(table)
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+@privacy_app.command("purge")
+def privacy_purge(as_json: JsonFlag = False) -> None:
+    """Delete what is held beyond its data categories' retention periods (run daily)."""
+    rt = runtime()
+    with rt.unit(actor="retention-purge") as ctx:
+        removed = ctx.privacy.purge_expired()
+    if as_json:
+        print_json(removed)
+        return
+    table = Table(title="Retention purge")
+    table.add_column("what")
+    table.add_column("removed", justify="right")
+    for what, count in removed.items():
+        table.add_row(what, str(count))
     console.print(table)
 
 

@@ -182,7 +182,7 @@ class PrivacyOffice:
     # --- retention -----------------------------------------------------------------------------
 
     def purge_expired(self) -> dict[str, int]:
-        """Delete feed records (and quarantined rows) older than their categories allow."""
+        """Delete feed records, quarantined rows and services' data older than their categories allow."""
         now = self.ctx.now()
         removed: dict[str, int] = {}
         for feed in self.session.scalars(select(Feed)):
@@ -199,5 +199,9 @@ class PrivacyOffice:
                 )
             )
             removed[f"{feed.agency_id}/{feed.name}"] = int(result.rowcount or 0) + int(q.rowcount or 0)  # type: ignore[attr-defined]
+        for name, spec in self.ctx.runtime.services.items():
+            if spec.purge_expired is not None:
+                for kind, count in spec.purge_expired(self.ctx).items():
+                    removed[f"{name}/{kind}"] = count
         self.session.flush()
         return removed

@@ -52,6 +52,9 @@ class ServiceSpec:
     on_erase: Callable[[Platform, str], None] | None = None
     # Called for a subject access request: everything the service holds about the person, as JSON.
     subject_data: Callable[[Platform, str], dict[str, Any]] | None = None
+    # Called by the retention purge: delete what the service holds beyond its categories' retention
+    # periods; returns counts by kind of record for the purge report.
+    purge_expired: Callable[[Platform], dict[str, int]] | None = None
     # Seeds the demo city with this service's data (called by `civicbrain demo seed`).
     seed_demo: Callable[[Platform], None] | None = None
     tags: Sequence[str] = field(default_factory=tuple)

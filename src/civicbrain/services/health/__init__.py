@@ -17,7 +17,7 @@ from civicbrain.services.health.api import router
 from civicbrain.services.health.cli import app as cli
 from civicbrain.services.health.feeds import FEEDS
 from civicbrain.services.health.pages import router as pages
-from civicbrain.services.health.records import on_appeal_decided, on_erase, subject_data
+from civicbrain.services.health.records import on_appeal_decided, on_erase, purge_expired, subject_data
 from civicbrain.services.health.seed import seed_demo
 
 SERVICE = ServiceSpec(
@@ -34,6 +34,7 @@ SERVICE = ServiceSpec(
     templates_dir=str(Path(__file__).parent / "templates"),
     on_appeal_decided=on_appeal_decided,
     on_erase=on_erase,
+    purge_expired=purge_expired,
     subject_data=subject_data,
     seed_demo=seed_demo,
 )
