@@ -451,3 +451,9 @@ def test_erasure_deletes_the_score_and_detaches_open_listings(city):
         # Wang Fang's notice is a public-law record the court keeps until it ends; it no longer links to her account.
         (row,) = [r for r in ctx.session.scalars(select(CreditListing)) if r.subject_id == f"person-{WANG_FANG_ID}"]
         assert row.state == "notice_sent"
+
+
+def test_the_public_query_treats_wildcards_as_text(api):
+    assert public(api, "%%") == []
+    assert public(api, "__") == []
+    assert [r["name"] for r in public(api, "jinshan")] == ["Fuzhou Jinshan Construction Co., Ltd."]

@@ -62,7 +62,7 @@ def search(ctx: Platform, text: str) -> list[PublicResult]:
         .where(CreditListing.state == ListingState.ACTIVE, CreditListing.expires_at > now)
         .where(
             or_(
-                func.lower(CreditSubject.name).contains(text.lower()),
+                func.lower(CreditSubject.name).contains(text.lower(), autoescape=True),
                 CreditSubject.identifier == code,
             )
         )
