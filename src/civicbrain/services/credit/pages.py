@@ -25,13 +25,19 @@ from civicbrain.core.context import Platform
 from civicbrain.core.errors import UserError
 from civicbrain.core.identity import Principal, Role
 from civicbrain.core.models import Agency, Feed, FeedRecord
-from civicbrain.services.credit import checks, public_view, scores, service
+from civicbrain.services.credit import checks, federation_sync, public_view, scores, service
 from civicbrain.services.credit.algorithms import CITY_SCORE
 from civicbrain.services.credit.checks import CheckQuery
 from civicbrain.services.credit.domain.catalogue import CITY_SCORE_TABLE
 from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.feeds import FEEDS
-from civicbrain.services.credit.models import CreditCheck, CreditList, CreditMemorandum, CreditScoreOptIn
+from civicbrain.services.credit.models import (
+    CreditCheck,
+    CreditFederationBatch,
+    CreditList,
+    CreditMemorandum,
+    CreditScoreOptIn,
+)
 from civicbrain.services.credit.views import listing_view, memorandum_view
 from civicbrain.web.pages import CsrfChecked, Ctx, MaybeUser, SignedIn, render
 
@@ -329,6 +335,10 @@ def audit_page(request: Request, ctx: Ctx, principal: SignedIn) -> Response:
         "trail_shown": TRAIL_SHOWN,
         "score_card": CITY_SCORE,
         "optins": len(list(ctx.session.scalars(select(CreditScoreOptIn.person_id)))),
+        "batches": list(
+            ctx.session.scalars(select(CreditFederationBatch).order_by(CreditFederationBatch.id.desc()).limit(20))
+        ),
+        "federated": federation_sync.aggregate(ctx),
         "agencies": _agencies(ctx),
     }
     return render(request, "credit/audit.html", context)
