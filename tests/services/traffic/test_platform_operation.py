@@ -124,6 +124,11 @@ def test_shadow_decisions_never_take_effect(traffic_runtime, with_shadow, live_a
         assert run is not None and run.candidate == "qpa"
     assert shadow and all(e.mode == "shadow" for e in shadow)
     assert all("not acted on" in e.explanation["summary"] for e in shadow)
+    # Beside the live lights, on the live run's own detectors, the candidate said what it would do.
+    report_beside = live_runs[0]["shadow"]
+    assert report_beside["compared"] > 0 and "shadow" not in live_alone[0]
+    assert all(0.0 <= e.explanation["beside_live"]["disagreement_rate"] <= 1.0 for e in shadow)
+    assert run.summary["agreement"]["compared"] == report_beside["compared"]
     difference = report.difference
     assert difference is not None
     assert difference["delay_change_s"] == pytest.approx(candidate_runs[0]["delay"] - live_runs[0]["delay"])

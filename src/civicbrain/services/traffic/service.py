@@ -29,10 +29,15 @@ from civicbrain.services.traffic.domain.scenarios import (
     resco_scenario,
     user_scenario,
 )
-from civicbrain.services.traffic.domain.simulation import RunSpec
+from civicbrain.services.traffic.domain.simulation import Plugin, RunSpec
 from civicbrain.services.traffic.feeds import DETECTOR_COUNTS
 from civicbrain.services.traffic.junction_log import JunctionLog
 from civicbrain.services.traffic.models import TrafficRun
+
+try:  # the domain's same-data shadow comparison (domain/shadow.py) arrived after this module
+    from civicbrain.services.traffic.domain.shadow import ShadowPlugin
+except ImportError:  # pragma: no cover - only on a checkout without it: the outcome comparison still runs
+    ShadowPlugin = None  # type: ignore[assignment,misc]
 
 Progress = Callable[[int, int], None]
 WINDOW_S = 300.0
@@ -245,18 +250,23 @@ def check_permitted(register: Register, request: OperationRequest) -> None:
 
 
 def _spec(request: OperationRequest, controller: str, seed: int, role: str) -> RunSpec:
+    plugins: list[Plugin] = [JunctionLog(window_s=request.window_s), IncidentPlugin(count=request.incidents, seed=seed)]
+    if role == "live" and request.candidate and CONTROLLERS[request.candidate].adaptive and ShadowPlugin is not None:
+        # the candidate also reads the live run's own detectors and says what it would do, acting on nothing
+        plugins.append(ShadowPlugin(candidate=request.candidate, sample_every=request.window_s))
     return RunSpec(
         request.scenario,
         controller,
         seed=seed,
         explain_every=request.window_s,  # the domain's snapshot of scores, once per window
-        plugins=[JunctionLog(window_s=request.window_s), IncidentPlugin(count=request.incidents, seed=seed)],
+        plugins=plugins,
         label=f"{role}/{request.scenario.name}/{controller}/{seed}",
     )
 
 
 def operation_specs(request: OperationRequest) -> list[RunSpec]:
-    """Per seed, the live run and (on the same demand: same routes, same seed) the candidate's."""
+    """Per seed, the live run (with the candidate reading its detectors) and, on the same demand (same
+    routes, same seed), a second simulation the candidate drives, so the outcome difference is measured."""
     specs = [_spec(request, request.controller, s, "live") for s in request.seeds]
     if request.candidate:
         specs += [_spec(request, request.candidate, s, "shadow") for s in request.seeds]
@@ -330,14 +340,35 @@ def _snapshot_in(snaps: dict[tuple[str, float], dict[str, Any]], window: dict[st
     return None
 
 
-def record_signal_plans(ctx: Platform, controller: str, run: dict[str, Any], *, mode: str) -> list[Decision]:
-    """One ledger entry per junction per window: the phases shown and the queues and reasons behind them."""
+def _beside_live(live_run: dict[str, Any] | None, junction: str) -> dict[str, Any] | None:
+    """How often the candidate, reading the live run's own detectors, would have chosen another phase."""
+    stats = ((live_run or {}).get("shadow") or {}).get("by_junction", {}).get(junction)
+    if not stats or not stats.get("compared"):
+        return None
+    return {**stats, "disagreement_rate": round(stats["disagreed"] / stats["compared"], 3)}
+
+
+def record_signal_plans(
+    ctx: Platform, controller: str, run: dict[str, Any], *, mode: str, live_run: dict[str, Any] | None = None
+) -> list[Decision]:
+    """One ledger entry per junction per window: the phases shown and the queues and reasons behind them.
+
+    For a shadow candidate, ``live_run`` is the live run of the same seed: its shadow report says how
+    often the candidate disagreed with the live lights on the same detector data.
+    """
     card = card_for(controller)
     snaps = _snapshots(run)
     shadow_of = controller if mode == "shadow" else None
     decisions = []
     for window in run.get("junction_windows", []):
         explanation = _window_explanation(window, _snapshot_in(snaps, window), shadow_of=shadow_of)
+        beside = _beside_live(live_run, window["junction"]) if mode == "shadow" else None
+        if beside:
+            explanation["beside_live"] = beside
+            explanation["summary"] += (
+                f" Reading the live run's own detectors, it would have chosen another phase than the live lights "
+                f"in {100 * beside['disagreement_rate']:.0f}% of {beside['compared']} checks at this junction."
+            )
         green = window["green_s"]
         decisions.append(
             ctx.decide(
@@ -442,6 +473,16 @@ def _difference(live: dict[str, Any], cand: dict[str, Any], live_runs: Runs, can
     }
 
 
+def _agreement(live_runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The candidate's disagreement with the live lights on the live runs' own detector data."""
+    reports = [r["shadow"] for r in live_runs if r.get("shadow")]
+    compared = sum(int(r["compared"]) for r in reports)
+    if not compared:
+        return None
+    disagreed = sum(round(r["disagreement_rate"] * r["compared"]) for r in reports)
+    return {"compared": compared, "disagreed": disagreed, "disagreement_rate": round(disagreed / compared, 3)}
+
+
 def _drill(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     scored = [r["incidents"] for r in runs if r.get("incidents", {}).get("injected")]
     if not scored:
@@ -467,8 +508,11 @@ def record_operation(
         decisions["advisory"] += len(found)
         alerts += found
     if request.candidate:
+        live_by_seed = {r["seed"]: r for r in live_runs}
         for run in candidate_runs:
-            made = record_signal_plans(ctx, request.candidate, run, mode="shadow")
+            made = record_signal_plans(
+                ctx, request.candidate, run, mode="shadow", live_run=live_by_seed.get(run["seed"])
+            )
             assert not any(d.takes_effect for d in made)  # the ledger's own guarantee, stated here
             decisions["shadow"] += len(made)
     live = _pick(summarize_runs(live_runs))
@@ -484,7 +528,7 @@ def record_operation(
         seeds=list(request.seeds),
         controller=request.controller,
         candidate=request.candidate,
-        summary={"live": live, "candidate": cand, "difference": difference},
+        summary={"live": live, "candidate": cand, "difference": difference, "agreement": _agreement(live_runs)},
         junctions=junction_figures(live_runs),
         incidents=_clean_dict({"alerts": alerts, "drill": _drill(live_runs)}),
         decisions={**decisions, "receipts": receipts[:10]},
