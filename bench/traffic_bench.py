@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import reference_data_dir, write_results  # noqa: E402
 
 from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS  # noqa: E402
+from civicbrain.services.traffic.domain.emergency import MODES  # noqa: E402
 from civicbrain.services.traffic.domain.evaluation import (  # noqa: E402
     emergency_study,
     incident_study,
@@ -107,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return sc.with_window(end=sc.begin + 900.0) if args.quick else sc
 
     protocol = (
-        f"SUMO 1.28 (libsumo), one process per run; RESCO windows{' (first 900 s: --quick)' if args.quick else ''}; "
+        f"SUMO 1.28 (libsumo), one process per run; RESCO windows{' (first 900 s)' if args.quick else ''}; "
         f"seeds {seeds}; scale {args.scale}; --time-to-teleport -1; delay = timeLoss + departDelay, never-departed "
-        "charged end - scheduled depart; ratio = delay / fixed-time delay of the same seed in this run (mean over seeds)."
+        "charged end - scheduled depart; ratio = delay / fixed-time delay of the same seed in this run "
+        "(mean over seeds)."
     )
     console.print(f"[bold]Protocol[/bold]: {protocol}")
     payload: dict[str, Any] = {"protocol": protocol, "args": vars(args), "best_controller": BEST}
@@ -125,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         with _progress(console) as bar:
             task = bar.add_task("simulations", total=len(specs))
-            runs = run_specs(specs, workers=args.workers, progress=lambda d, t: bar.update(task, completed=d))
+            runs = run_specs(
+                specs, workers=args.workers, progress=lambda d, t, task=task: bar.update(task, completed=d)
+            )
         summary = summarize_batch(runs)
         payload["results"] = summary
         table = Table(title=f"Traffic controllers (scale {args.scale}, {len(seeds)} seeds)")
@@ -161,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                     _fmt(r["ratio_to_fixed"], 3) + met,
                     target_txt,
                     _fmt(p.get("fixed", math.nan)),
-                    f"{_fmt(p.get('best', math.nan))} ({_fmt(p.get('best_ratio', math.nan), 2)} {p.get('best_algorithm', '')})",
+                    f"{_fmt(p.get('best', math.nan))} "
+                    f"({_fmt(p.get('best_ratio', math.nan), 2)} {p.get('best_algorithm', '')})",
                     _fmt(r["wall_s_mean"], 2),
                 )
         console.print(table)
@@ -170,68 +175,77 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     if args.emergency:
-        studies = []
+        emergency = []
         for s in scen_names:
             with _progress(console) as bar:
-                task = bar.add_task(f"emergency {s}", total=2 * len(seeds))
-                studies.append(
+                task = bar.add_task(f"emergency {s}", total=len(MODES) * len(seeds))
+                emergency.append(
                     emergency_study(
                         scenario(s),
                         BEST,
                         seeds,
                         workers=args.workers,
-                        progress=lambda d, t: bar.update(task, completed=d),
+                        progress=lambda d, t, task=task: bar.update(task, completed=d),
                     )
                 )
-        payload["emergency"] = studies
-        t = Table(title="Emergency-vehicle pre-emption (5 ambulances per run)")
-        for col in (
-            "scenario",
-            "median EMS s without",
-            "with",
-            "ratio (target ≤0.7)",
-            "delay without",
-            "with",
-            "change (≤+5%)",
-        ):
+        payload["emergency"] = emergency
+        t = Table(title=f"Emergency-vehicle priority (5 ambulances per run, {BEST} signal control)")
+        for col in ("scenario", "arm", "EMS trips", "median EMS s", "ratio to none (≤0.7)", "delay s", "change (≤+5%)"):
             t.add_column(col)
-        for e in studies:
-            t.add_row(
-                e["scenario"], _fmt(e["ems_median_without"]), _fmt(e["ems_median_with"]), _fmt(e["ems_median_ratio"], 3),
-                _fmt(e["delay_without"], 2), _fmt(e["delay_with"], 2), f"{100 * e['delay_change']:+.1f}%",
-            )  # fmt: skip
+        for e in emergency:
+            for arm in MODES:
+                a = e[arm]
+                t.add_row(
+                    e["scenario"],
+                    arm,
+                    str(a["ems_trips"]),
+                    _fmt(a["ems_median_s"]),
+                    _fmt(a["ems_median_ratio"], 3),
+                    _fmt(a["delay"], 2),
+                    f"{100 * a['delay_change']:+.1f}%",
+                )
         console.print(t)
+        console.print(
+            "arms: none = ordinary driving; preempt = green wave only; full = green wave + blue-light driving"
+        )
 
     if args.incidents:
-        studies = []
+        incidents = []
         for s in scen_names:
-            with _progress(console) as bar:
-                task = bar.add_task(f"incidents {s}", total=2 * len(seeds))
-                studies.append(
-                    incident_study(
-                        scenario(s),
-                        BEST,
-                        seeds,
-                        workers=args.workers,
-                        progress=lambda d, t: bar.update(task, completed=d),
+            for ctrl in dict.fromkeys(("fixed", BEST)):
+                with _progress(console) as bar:
+                    task = bar.add_task(f"incidents {s} {ctrl}", total=2 * len(seeds))
+                    incidents.append(
+                        incident_study(
+                            scenario(s),
+                            ctrl,
+                            seeds,
+                            workers=args.workers,
+                            progress=lambda d, t, task=task: bar.update(task, completed=d),
+                        )
                     )
-                )
-        payload["incidents"] = studies
+        payload["incidents"] = incidents
         t = Table(title="Incident detection (3 lane blockages per run; false alarms on incident-free runs)")
         for col in (
             "scenario",
+            "signal control",
             "injected",
             "detected",
-            "≤120 s (target ≥90%)",
-            "median detect s",
-            "false alarms/h/10 junctions (≤1)",
+            "≤120 s (≥90%)",
+            "median s",
+            "FA/h/10 jn (≤1)",
         ):
             t.add_column(col)
-        for e in studies:
+        for e in incidents:
             t.add_row(
-                e["scenario"], str(e["injected"]), f"{100 * e['detection_rate']:.0f}%", f"{100 * e['detected_within_120s']:.0f}%",
-                _fmt(e["median_time_to_detect"]), _fmt(e["false_alarms_per_hour_per_10_junctions"], 2),
-            )  # fmt: skip
+                e["scenario"],
+                e["controller"],
+                str(e["injected"]),
+                f"{100 * e['detection_rate']:.0f}%",
+                f"{100 * e['detected_within_120s']:.0f}%",
+                _fmt(e["median_time_to_detect"]),
+                _fmt(e["false_alarms_per_hour_per_10_junctions"], 2),
+            )
         console.print(t)
 
     path = write_results(args.out, payload)

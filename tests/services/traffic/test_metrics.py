@@ -4,13 +4,15 @@ import pytest
 
 from civicbrain.services.traffic.domain.metrics import read_tripinfo, summarize, trip_metrics
 
+# fmt: off
 TRIPINFO = """<tripinfos>
   <tripinfo id="a" depart="10.00" departDelay="2.00" arrival="70.00" duration="60.00" timeLoss="20.00" waitingTime="8.00"/>
   <tripinfo id="b" depart="20.00" departDelay="0.00" arrival="-1.00" duration="80.00" timeLoss="50.00" waitingTime="30.00"/>
   <tripinfo id="c" depart="-1" departDelay="40.00" arrival="-1.00" duration="0.00" timeLoss="0.00" waitingTime="0.00"/>
   <tripinfo id="ems_0" depart="5.00" departDelay="0.00" arrival="30.00" duration="25.00" timeLoss="1.00" waitingTime="0.00"/>
 </tripinfos>
-"""
+"""  # noqa: E501
+# fmt: on
 
 
 @pytest.fixture

@@ -5,7 +5,14 @@ systems do. Its position along that route tells each junction ahead to prepare t
 serves the ambulance's movement, through the same safety layer as every other request (clearance
 and minimum green are kept; only the bounded-wait and max-green rules yield while it approaches).
 
-Both arms of the comparison add the same seeded ambulance trips; only pre-emption differs.
+Three arms add the same seeded ambulance trips and differ only in the priority they get:
+
+* ``none``: the ambulance drives as an ordinary car (the baseline);
+* ``preempt``: signal pre-emption only (green wave), the ambulance otherwise drives normally;
+* ``full``: pre-emption plus blue-light driving (SUMO's bluelight device: traffic forms a rescue
+  lane and lets it pass; emergency vehicles may exceed the limit, speed factor 1.5), which is what
+  "priority" means on the street. Most of an ambulance's trip is free driving, so signals alone
+  cannot halve it; the report gives both arms.
 """
 
 from __future__ import annotations
@@ -18,19 +25,21 @@ from .simulation import LiveRun, Plugin
 
 EMS_PREFIX = "ems_"
 EMS_TYPE = "ems_ambulance"
+EMS_BLUELIGHT_TYPE = "ems_ambulance_bluelight"
+MODES = ("none", "preempt", "full")
 
 
 @dataclass
 class EmergencyPlugin(Plugin):
-    """Adds ``count`` ambulance trips; with ``preempt`` gives them a green wave."""
+    """Adds ``count`` ambulance trips and gives them the priority of ``mode`` (see module doc)."""
 
     count: int = 5
     seed: int = 1
-    preempt: bool = True
-    lookahead_s: float = 25.0  # request the phase when the ambulance is this many seconds away ...
+    mode: str = "full"
+    lookahead_s: float = 15.0  # request the phase when the ambulance is this many seconds away ...
     lookahead_m: float = 60.0  # ... or this close, whichever reaches further
     min_signals: int = 2
-    max_hold_s: float = 45.0  # one ambulance may hold a junction this long, then normal rules resume
+    max_hold_s: float = 30.0  # one ambulance may hold a junction this long, then normal rules resume
     needs_adaptive: bool = True
     trips: list[dict[str, Any]] = field(default_factory=list)
     _active: set[str] = field(default_factory=set)
@@ -39,11 +48,22 @@ class EmergencyPlugin(Plugin):
     _moves: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     preemptions: int = 0
 
+    @property
+    def preempt(self) -> bool:
+        return self.mode in ("preempt", "full")
+
     def start(self, run: LiveRun) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
         sim, net = run.sim, run.network
         sim.vehicletype.copy("DEFAULT_VEHTYPE", EMS_TYPE)
         sim.vehicletype.setVehicleClass(EMS_TYPE, "emergency")
         sim.vehicletype.setMaxSpeed(EMS_TYPE, 25.0)
+        sim.vehicletype.copy(EMS_TYPE, EMS_BLUELIGHT_TYPE)
+        sim.vehicletype.setSpeedFactor(EMS_BLUELIGHT_TYPE, 1.5)
+        sim.vehicletype.setMaxSpeed(EMS_BLUELIGHT_TYPE, 33.0)
+        sim.vehicletype.setParameter(EMS_BLUELIGHT_TYPE, "has.bluelight.device", "true")
+        drive_type = EMS_BLUELIGHT_TYPE if self.mode == "full" else EMS_TYPE
         # (in-edge, out-edge) -> phase serving it, per junction: the green-wave lookup table
         for jid, j in net.junctions.items():
             table: dict[tuple[str, str], int] = {}
@@ -73,7 +93,7 @@ class EmergencyPlugin(Plugin):
             vid = f"{EMS_PREFIX}{len(self.trips)}"
             depart = begin + 120.0 + (len(self.trips) + rng.random()) * span / self.count
             sim.route.add(f"{vid}_route", list(route.edges))
-            sim.vehicle.add(vid, f"{vid}_route", typeID=EMS_TYPE, depart=f"{depart:.0f}", departLane="best")
+            sim.vehicle.add(vid, f"{vid}_route", typeID=drive_type, depart=f"{depart:.0f}", departLane="best")
             self.trips.append({"id": vid, "depart": depart, "signals": len(signals), "edges": len(route.edges)})
 
     def _signals_on(self, edges: list[str]) -> list[str]:
@@ -129,6 +149,6 @@ class EmergencyPlugin(Plugin):
         return {
             "needs_trips": True,
             "ems_planned": self.trips,
-            "ems_preempt": self.preempt,
+            "ems_mode": self.mode,
             "preemption_steps": self.preemptions,
         }

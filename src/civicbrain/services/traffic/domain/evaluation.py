@@ -14,8 +14,8 @@ from typing import Any
 
 from civicbrain.core.batch import map_jobs
 
-from .emergency import EmergencyPlugin
-from .incidents import IncidentPlugin
+from .emergency import MODES, EmergencyPlugin
+from .incidents import IncidentDetector, IncidentPlugin
 from .metrics import summarize
 from .scenarios import Scenario
 from .simulation import RunSpec, run_job
@@ -82,36 +82,40 @@ def emergency_study(
     workers: int = 2,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Ambulance travel time with vs without pre-emption, and everyone else's delay change."""
+    """Ambulance travel time per priority arm (none / preempt / full) and everyone else's delay."""
     specs = [
-        RunSpec(
-            scenario, controller, seed=s, plugins=[EmergencyPlugin(count=count, seed=s, preempt=p)], explain_every=0
-        )
+        RunSpec(scenario, controller, seed=s, plugins=[EmergencyPlugin(count=count, seed=s, mode=m)], explain_every=0)
         for s in seeds
-        for p in (False, True)
+        for m in MODES
     ]
     runs = run_specs(specs, workers=workers, progress=progress)
-    arms: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+    arms: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
     for r in runs:
-        arms[bool(r["ems_preempt"])].append(r)
-    times = {p: [t["duration"] + t["depart_delay"] for r in arms[p] for t in r["ems_trips"]] for p in arms}
-    delay = {p: statistics.fmean(r["delay"] for r in arms[p]) for p in arms}
-    med = {p: statistics.median(times[p]) if times[p] else math.nan for p in arms}
-    return {
+        arms[r["ems_mode"]].append(r)
+    out: dict[str, Any] = {
         "scenario": scenario.name,
         "controller": controller,
         "seeds": list(seeds),
         "ambulances_per_run": count,
-        "ems_median_without": med[False],
-        "ems_median_with": med[True],
-        "ems_median_ratio": med[True] / med[False] if med[False] else math.nan,
-        "ems_mean_without": statistics.fmean(times[False]) if times[False] else math.nan,
-        "ems_mean_with": statistics.fmean(times[True]) if times[True] else math.nan,
-        "ems_unfinished_with": sum(1 for r in arms[True] for t in r["ems_trips"] if not t["arrived"]),
-        "delay_without": delay[False],
-        "delay_with": delay[True],
-        "delay_change": delay[True] / delay[False] - 1.0 if delay[False] else math.nan,
     }
+    base_delay = statistics.fmean(r["delay"] for r in arms["none"])
+    base_median = math.nan
+    for m in MODES:
+        times = [t["duration"] + t["depart_delay"] for r in arms[m] for t in r["ems_trips"]]
+        median = statistics.median(times) if times else math.nan
+        delay = statistics.fmean(r["delay"] for r in arms[m])
+        if m == "none":
+            base_median = median
+        out[m] = {
+            "ems_trips": len(times),
+            "ems_median_s": median,
+            "ems_mean_s": statistics.fmean(times) if times else math.nan,
+            "ems_unfinished": sum(1 for r in arms[m] for t in r["ems_trips"] if not t["arrived"]),
+            "ems_median_ratio": median / base_median if base_median else math.nan,
+            "delay": delay,
+            "delay_change": delay / base_delay - 1.0 if base_delay else math.nan,
+        }
+    return out
 
 
 def incident_study(
@@ -120,17 +124,29 @@ def incident_study(
     seeds: Sequence[int],
     *,
     count: int = 3,
+    training_seeds: Sequence[int] = (101, 102),
     workers: int = 2,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Detection rate and time with injected blockages; false alarms on incident-free runs."""
-    specs = [
-        RunSpec(scenario, controller, seed=s, plugins=[IncidentPlugin(count=count, seed=s)], explain_every=0)
-        for s in seeds
-    ]
-    specs += [
-        RunSpec(scenario, controller, seed=s, plugins=[IncidentPlugin(count=0, seed=s)], explain_every=0) for s in seeds
-    ]
+    """Detection rate and time with injected blockages; false alarms on incident-free runs.
+
+    The detector is first fitted on incident-free runs with ``training_seeds`` (disjoint from the
+    evaluation seeds), then evaluated with and without injected incidents on ``seeds``.
+    """
+    training = run_specs(
+        [
+            RunSpec(scenario, controller, seed=s, plugins=[IncidentPlugin(count=0, seed=s)], explain_every=0)
+            for s in training_seeds
+        ],
+        workers=workers,
+    )
+    fitted = IncidentDetector().fit([a for r in training for a in r["incident_alarms"]])
+
+    def plugin(n: int, s: int) -> IncidentPlugin:
+        return IncidentPlugin(count=n, seed=s, detector=IncidentDetector(lane_alarm_s_=dict(fitted.lane_alarm_s_)))
+
+    specs = [RunSpec(scenario, controller, seed=s, plugins=[plugin(count, s)], explain_every=0) for s in seeds]
+    specs += [RunSpec(scenario, controller, seed=s, plugins=[plugin(0, s)], explain_every=0) for s in seeds]
     runs = run_specs(specs, workers=workers, progress=progress)
     with_inc, free = runs[: len(seeds)], runs[len(seeds) :]  # map_jobs keeps item order
     per = [i for r in with_inc for i in r["incidents"]["per_incident"]]
@@ -142,6 +158,8 @@ def incident_study(
         "scenario": scenario.name,
         "controller": controller,
         "seeds": list(seeds),
+        "training_seeds": list(training_seeds),
+        "recurrent_lanes": len(fitted.lane_alarm_s_),
         "injected": len(per),
         "detected": len(detect_times),
         "detection_rate": len(detect_times) / len(per) if per else math.nan,

@@ -3,17 +3,21 @@
 Injection: a vehicle stops on a random signalised approach lane, at a random time and a random
 position inside the approach detector, for ``duration`` seconds (a breakdown / closed lane).
 
-Detection (in the spirit of the California algorithms: compare what a detector reports with what
-the signal state implies): a lane that has had a priority green for ``settle_s`` seconds should
-have discharged its queue. If it still reports halting vehicles while its exits are free (so it is
-not spillback), that is evidence of a blockage; ``alarm_s`` seconds of such evidence raise an
-alarm. A green second without halting vehicles clears the evidence. The stop-line loop must be
-empty meanwhile (vehicles halt upstream of an empty stop line: the occupancy-upstream /
-no-flow-downstream signature of the California algorithms; a turn waiting for a gap stands *on*
-the loop). A lane that still
-discharges over its stop-line loop during that green is slow (e.g. a turn waiting for gaps), not
-blocked, and its evidence is cleared. The detector reads only lane counts and the signal state the
-city itself set.
+Detection (in the spirit of the California algorithms, which compare occupancy upstream with
+flow downstream): while a lane has a priority green, after ``settle_s`` seconds,
+
+* vehicles halt on its approach detector,
+* its stop-line loop is empty (an ordinary queue starts *at* the stop line and covers the loop; a
+  blocked lane has its head empty and the queue held upstream; a turn waiting for a gap stands on
+  the loop),
+* nothing has crossed the stop-line loop since the green settled, and its exits are not jammed
+  (so it is not spillback).
+
+``alarm_s`` seconds of this evidence, or ``dead_greens`` consecutive greens that ended with it
+(adaptive control gives a lane that does not flow only short greens), raise an alarm. Discharge
+over the loop, or an empty approach, clears the evidence. ``fit`` raises the bar on lanes that
+show the signature in incident-free training runs. The detector reads only lane counts, loop
+occupancy and the signal state the city itself set.
 """
 
 from __future__ import annotations
@@ -30,15 +34,40 @@ INCIDENT_PREFIX = "incident_"
 
 @dataclass
 class IncidentDetector:
-    settle_s: float = 20.0
+    """Blockage detector; ``fit`` learns which lanes show the signature in normal traffic.
+
+    Some approaches show the blockage signature without any incident (e.g. vehicles queueing
+    mid-lane for a lane change). ``fit`` takes the alarms raised on incident-free training runs
+    (seeds disjoint from evaluation) and raises the evidence needed on those lanes by
+    ``recurrent_factor`` instead of silencing them.
+    """
+
+    settle_s: float = 3.0
     alarm_s: float = 15.0
     clear_s: float = 5.0
-    _green_since: dict[str, float] = field(default_factory=dict)
+    recurrent_factor: float = 4.0
+    # adaptive control gives a blocked lane only short greens (nothing flows, it gaps out), so
+    # evidence also counts whole greens that ended with nothing discharged and the head empty
+    dead_greens: int = 3
+    lane_alarm_s_: dict[str, float] = field(default_factory=dict)
+    _green_since: dict[str, tuple[str, float]] = field(default_factory=dict)
     _evidence: dict[str, float] = field(default_factory=dict)
     _clear: dict[str, float] = field(default_factory=dict)
     _passed_at_settle: dict[str, int] = field(default_factory=dict)
+    _this_green: dict[str, float] = field(default_factory=dict)
+    _dead_greens: dict[str, int] = field(default_factory=dict)
     _alarmed: set[str] = field(default_factory=set)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+
+    def fit(self, training_alarms: list[dict[str, Any]]) -> IncidentDetector:
+        self.lane_alarm_s_ = {a["lane"]: self.alarm_s * self.recurrent_factor for a in training_alarms}
+        return self
+
+    def _end_green(self, lane: str) -> None:
+        self._green_since.pop(lane, None)
+        self._passed_at_settle.pop(lane, None)
+        if self._this_green.pop(lane, 0.0) > 0:
+            self._dead_greens[lane] = self._dead_greens.get(lane, 0) + 1
 
     def observe(self, run: LiveRun, now: float) -> None:
         assert run.bus is not None
@@ -53,31 +82,39 @@ class IncidentDetector:
                 # rightly wait for gaps in oncoming traffic
                 green = any(state[link.index] == "G" for link in links)
                 if not green:
-                    self._green_since.pop(lane, None)
-                    self._passed_at_settle.pop(lane, None)
+                    if lane in self._green_since:
+                        self._end_green(lane)
                     continue
                 since = self._green_since.setdefault(lane, now)
                 if now - since < self.settle_s:
                     continue
                 # a lane that still discharges over its stop-line loop is slow, not blocked
                 passed = self._passed_at_settle.setdefault(lane, bus.discharged(lane))
-                flowing = bus.discharged(lane) > passed
                 reading = bus.own(lane)
-                if flowing:
+                if bus.discharged(lane) > passed:
                     self._evidence[lane] = 0.0
+                    self._dead_greens[lane] = 0
+                    self._this_green[lane] = -1.0  # this green discharged: not dead
                 elif (
                     reading.halting > 0
                     and not bus.at_stop_line(lane)  # head of the lane empty: the queue is held upstream
                     and not any(exit_blocked(bus, link.out_lane) for link in links)
                 ):
                     self._evidence[lane] = self._evidence.get(lane, 0.0) + 1.0
+                    if self._this_green.get(lane, 0.0) >= 0:
+                        self._this_green[lane] = self._this_green.get(lane, 0.0) + 1.0
                     self._clear[lane] = 0.0
                 elif reading.halting == 0:
                     self._clear[lane] = self._clear.get(lane, 0.0) + 1.0
                     if self._clear[lane] >= self.clear_s:
                         self._evidence[lane] = 0.0
+                        self._dead_greens[lane] = 0
                         self._alarmed.discard(lane)
-                if self._evidence.get(lane, 0.0) >= self.alarm_s and lane not in self._alarmed:
+                factor = self.lane_alarm_s_.get(lane, self.alarm_s) / self.alarm_s
+                dead_enough = self._dead_greens.get(lane, 0) >= self.dead_greens * factor
+                if (
+                    self._evidence.get(lane, 0.0) >= self.alarm_s * factor or dead_enough
+                ) and lane not in self._alarmed:
                     self._alarmed.add(lane)
                     self.alarms.append(
                         {
@@ -88,6 +125,7 @@ class IncidentDetector:
                             "explanation": {
                                 "halting": reading.halting,
                                 "green_for_s": now - since,
+                                "dead_greens": self._dead_greens.get(lane, 0),
                                 "evidence_s": self._evidence[lane],
                                 "exits_free": True,
                             },

@@ -231,7 +231,15 @@ def _synthetic_trips(path: str) -> dict[str, Any]:
     trips = [t for t in read_tripinfo(path) if t.id.startswith("ems_")]
     return {
         "ems_trips": [
-            {"id": t.id, "duration": t.duration, "arrived": t.arrived, "depart_delay": t.depart_delay} for t in trips
+            {
+                "id": t.id,
+                "duration": t.duration,
+                "time_loss": t.time_loss,
+                "waiting": t.waiting_time,
+                "arrived": t.arrived,
+                "depart_delay": t.depart_delay,
+            }
+            for t in trips
         ]
     }
 
