@@ -235,14 +235,16 @@ def rates(count: int, timings: list[Timing]) -> tuple[list[float], list[float]]:
     return [count / t.wall for t in timings], [count / t.cpu for t in timings]
 
 
-def fill_ledger_batched(runtime: Runtime, sizes: Sizes, written: int) -> tuple[int, list[Timing]]:
-    """Fill up to ``ledger_entries`` in ``repeats`` equal segments; each segment is one repetition."""
-    segment = (sizes.ledger_entries - written) // sizes.repeats
+def fill_ledger_batched(runtime: Runtime, sizes: Sizes, written: int) -> tuple[list[int], list[Timing]]:
+    """Fill up to ``ledger_entries`` in ``repeats`` segments; each segment is one repetition."""
+    remaining = sizes.ledger_entries - written
+    counts = [remaining // sizes.repeats] * (sizes.repeats - 1)
+    counts.append(remaining - sum(counts))  # the last segment takes the remainder: exactly ledger_entries
     timings = []
-    for _ in range(sizes.repeats):
-        timings.append(appends_batched(runtime, segment, written, sizes.batch))
-        written += segment
-    return segment, timings
+    for count in counts:
+        timings.append(appends_batched(runtime, count, written, sizes.batch))
+        written += count
+    return counts, timings
 
 
 def bench_ledger(backend: str, fresh: Callable[[], AbstractContextManager[Engine]], sizes: Sizes) -> list[Measurement]:
@@ -250,20 +252,21 @@ def bench_ledger(backend: str, fresh: Callable[[], AbstractContextManager[Engine
         runtime = runtime_on(engine)
         single = [appends_one_per_commit(runtime, sizes.single, i * sizes.single) for i in range(sizes.repeats)]
         written = sizes.single * sizes.repeats
-        segment, batched = fill_ledger_batched(runtime, sizes, written)
-        entries = written + segment * sizes.repeats
+        counts, batched = fill_ledger_batched(runtime, sizes, written)
+        entries = written + sum(counts)
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:  # what autovacuum does to a table this size in production
                 conn.execute(text("ANALYZE core_ledger_entries"))
         verifies = [verify_once(runtime, entries) for _ in range(sizes.repeats)]
     single_wall, single_cpu = rates(sizes.single, single)
-    batched_wall, batched_cpu = rates(segment, batched)
+    batched_wall = [count / t.wall for count, t in zip(counts, batched, strict=True)]
+    batched_cpu = [count / t.cpu for count, t in zip(counts, batched, strict=True)]
     verify_wall, verify_cpu = [t.wall for t in verifies], [t.cpu for t in verifies]
     verify_target_met = mean(verify_wall) * 100_000 / entries < TARGETS["verify"]
     return [
         Measurement(backend, "ledger append, 1 decision per commit", f"{sizes.single:,} × {sizes.repeats}",
                     "decisions/s", single_wall, single_cpu),
-        Measurement(backend, f"ledger append, {sizes.batch} per commit", f"{segment:,} × {sizes.repeats}",
+        Measurement(backend, f"ledger append, {sizes.batch} per commit", f"{counts[0]:,} × {sizes.repeats}",
                     "decisions/s", batched_wall, batched_cpu, "≥ 2,000/s",
                     mean(batched_wall) >= TARGETS["append_batched"]),
         Measurement(backend, "ledger verify", f"{entries:,} entries × {sizes.repeats}", "s", verify_wall,
