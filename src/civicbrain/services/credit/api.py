@@ -145,11 +145,14 @@ def propose(body: ProposeBody, ctx: Ctx, principal: CurrentUser) -> dict[str, An
 
 @router.get("/listings", summary="Listings of your agency's lists (all lists for reviewers and auditors)")
 def get_listings(
-    ctx: Ctx, principal: CurrentUser, state: Annotated[str | None, Query(max_length=16)] = None
+    ctx: Ctx,
+    principal: CurrentUser,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     principal.require(Role.OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
     agency = principal.agency_id if principal.role == Role.OFFICER else None
-    rows = service.listings(ctx, agency=agency, states=[state] if state else [])
+    rows = service.listings(ctx, agency=agency, states=[state] if state else [], limit=limit)
     return [listing_view(r, service.subject_of(ctx, r)) for r in rows]
 
 

@@ -43,6 +43,7 @@ from civicbrain.web.pages import CsrfChecked, Ctx, MaybeUser, SignedIn, render
 
 router = APIRouter()
 TRAIL_SHOWN = 100
+SHOWN = 200  # listings and records on the officer page; the API pages through more
 
 
 def _agencies(ctx: Platform) -> dict[str, str]:
@@ -197,11 +198,13 @@ def _officer_context(ctx: Platform, principal: Principal) -> dict[str, Any]:
     ]
     records = []
     for feed in feeds:
-        for rec in ctx.session.scalars(select(FeedRecord).where(FeedRecord.feed_id == feed.id).order_by(FeedRecord.id)):
-            if feed.name != "commendations":
-                ref = f"{feed.agency_id}/{feed.name}#{rec.source_key}"
-                records.append({"ref": ref, "label": f"{rec.source_key} — {rec.data.get('subject_name')}"})
-    rows = service.listings(ctx, agency=agency)
+        if feed.name == "commendations":
+            continue  # commendations count for the score, never towards a listing
+        newest = select(FeedRecord).where(FeedRecord.feed_id == feed.id).order_by(FeedRecord.id.desc()).limit(SHOWN)
+        for rec in ctx.session.scalars(newest):
+            ref = f"{feed.agency_id}/{feed.name}#{rec.source_key}"
+            records.append({"ref": ref, "label": f"{rec.source_key} — {rec.data.get('subject_name')}"})
+    rows = service.listings(ctx, agency=agency, limit=SHOWN)
     memoranda = ctx.session.scalars(select(CreditMemorandum).order_by(CreditMemorandum.id))
     return {
         "principal": principal,

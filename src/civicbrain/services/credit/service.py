@@ -80,8 +80,11 @@ def listings_for_person(ctx: Platform, person_id: str) -> list[CreditListing]:
     return list(ctx.session.scalars(query))
 
 
-def listings(ctx: Platform, *, agency: str | None = None, states: Sequence[str] = ()) -> list[CreditListing]:
-    query = select(CreditListing).order_by(CreditListing.proposed_at.desc())
+def listings(
+    ctx: Platform, *, agency: str | None = None, states: Sequence[str] = (), limit: int | None = None
+) -> list[CreditListing]:
+    """Newest first; ``limit`` for pages and API lists (the job and the overdue queue read all)."""
+    query = select(CreditListing).order_by(CreditListing.proposed_at.desc(), CreditListing.id).limit(limit)
     if agency:
         query = query.join(CreditList, CreditList.code == CreditListing.list_code).where(
             CreditList.owning_agency == agency
