@@ -457,3 +457,29 @@ def test_the_public_query_treats_wildcards_as_text(api):
     assert public(api, "%%") == []
     assert public(api, "__") == []
     assert [r["name"] for r in public(api, "jinshan")] == ["Fuzhou Jinshan Construction Co., Ltd."]
+
+
+def test_a_correction_request_is_a_core_appeal_and_a_grant_is_shown_to_the_owning_agency(api, clock):
+    listing = wang_fang_listing(api)
+    clock.advance(days=16)
+    expire_job(api)
+    citizen = auth(api, "citizen")
+    grounds = {"grounds": "The case number is another Wang Fang's; my ID number differs in the court file."}
+    r = api.post(f"/api/v1/credit/listings/{listing['id']}/correction", json=grounds, headers=citizen)
+    assert r.status_code == 200, r.text
+    (request,) = r.json()["corrections"]
+    appeal = api.get(f"/api/v1/appeals/{request['appeal_ref']}", headers=auth(api, "reviewer")).json()
+    assert appeal["status"] == "open"
+    decision = {"outcome": "overturned", "reasons": "The court file names a different ID number."}
+    assert (
+        api.post(
+            f"/api/v1/appeals/{request['appeal_ref']}/decision", json=decision, headers=auth(api, "reviewer")
+        ).status_code
+        == 200
+    )
+    api.cookies.clear()
+    login = api.get("/login")
+    token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    api.post("/login", data={"username": "court-officer", "password": PASSWORDS["court-officer"], "csrf_token": token})
+    page = api.get("/credit/officer")
+    assert "Correction granted on appeal" in page.text

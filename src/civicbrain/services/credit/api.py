@@ -176,6 +176,15 @@ def object_to(listing_id: str, body: ObjectionBody, ctx: Ctx, principal: Current
     return listing_view(row, service.subject_of(ctx, row))
 
 
+@router.post("/listings/{listing_id}/correction", summary="Ask for a correction (residents; reviewed as an appeal)")
+def correction(listing_id: str, body: ObjectionBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(Role.CITIZEN)
+    row = service.request_correction(
+        ctx, person_id=principal.person_id or "", listing_id=listing_id, grounds=body.grounds
+    )
+    return listing_view(row, service.subject_of(ctx, row))
+
+
 @router.post("/listings/{listing_id}/repair", summary="Apply for credit repair (the resident, or the owning agency)")
 def repair(listing_id: str, body: RepairBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
     if principal.role == Role.CITIZEN:

@@ -110,6 +110,7 @@ def _my_context(ctx: Platform, principal: Principal) -> dict[str, Any]:
             for r in rows
         ],
         "now": ctx.now(),
+        "appeals_by_id": appeals,
         "score": scores.score_view(score) if score is not None else None,
         "table": CITY_SCORE_TABLE,
         "agencies": _agencies(ctx),
@@ -141,6 +142,22 @@ def object_form(
     if error:
         return _my_page(request, ctx, principal, error)
     return RedirectResponse("/credit/me?done=objection", status_code=303)
+
+
+@router.post("/me/listings/{listing_id}/correction", dependencies=[CsrfChecked])
+def correction_form(
+    request: Request, ctx: Ctx, principal: SignedIn, listing_id: str, grounds: Annotated[str, Form()] = ""
+) -> Response:
+    principal.require(Role.CITIZEN)
+    error = _attempt(
+        ctx,
+        lambda: service.request_correction(
+            ctx, person_id=principal.person_id or "", listing_id=listing_id, grounds=grounds
+        ),
+    )
+    if error:
+        return _my_page(request, ctx, principal, error)
+    return RedirectResponse("/credit/me?done=correction", status_code=303)
 
 
 @router.post("/me/listings/{listing_id}/repair", dependencies=[CsrfChecked])
@@ -214,6 +231,7 @@ def _officer_context(ctx: Platform, principal: Principal) -> dict[str, Any]:
         "memoranda": [memorandum_view(m) for m in memoranda],
         "agencies": _agencies(ctx),
         "overdue": {k: {r.id for r in v} for k, v in service.overdue(ctx).items()},
+        "corrections_granted": service.corrections_granted(ctx, rows),
     }
 
 

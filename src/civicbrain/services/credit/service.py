@@ -310,6 +310,61 @@ def on_appeal_decided(ctx: Platform, appeal: Appeal) -> None:
     record(ctx, event, LISTING, subject=ledger_subject(subject_of(ctx, row)), label=label)
 
 
+# --- correction requests (core appeals) ----------------------------------------------------------
+
+
+@dataclass
+class _AppealCase:
+    """The domain's ``CorrectionHook``: a correction request is a core appeal against the listing's
+    latest decision, so a named reviewer answers it with reasons and the subject sees the outcome."""
+
+    ctx: Platform
+    receipt: str
+    person_id: str
+
+    def open_case(self, listing: due.Listing, request: due.CorrectionRequest) -> str:
+        appeal = self.ctx.appeals.file(receipt=self.receipt, grounds=request.grounds, person_id=self.person_id)
+        return str(appeal.id)
+
+
+def latest_receipt(ctx: Platform, row: CreditListing) -> str:
+    """The newest automated step recorded for this listing (what a correction request contests)."""
+    entries = ctx.ledger.for_subject(ledger_subject(subject_of(ctx, row)))
+    steps = [
+        e
+        for e in entries
+        if e.algorithm == LISTING.id and e.kind == "automated" and e.inputs.get("listing_id") == row.id
+    ]
+    if not steps:
+        raise NotFound(f"no recorded step of listing '{row.id}'", field="listing_id")
+    return steps[-1].receipt
+
+
+def request_correction(ctx: Platform, *, person_id: str, listing_id: str, grounds: str) -> CreditListing:
+    """The subject asks for a record behind a listing to be corrected, at any stage before it ends."""
+    row = own_listing(ctx, person_id, listing_id)
+    case = _AppealCase(ctx, latest_receipt(ctx, row), person_id)
+    listing, event = due.request_correction(
+        listing_of(row), grounds=grounds, requested_by=f"person:{person_id}", now=ctx.now(), hook=case
+    )
+    write_listing(row, listing, ctx.now())
+    record(ctx, event, LISTING, subject=ledger_subject(subject_of(ctx, row)), label="correction_requested")
+    return row
+
+
+def corrections_granted(ctx: Platform, rows: Sequence[CreditListing]) -> dict[str, list[int]]:
+    """Listings with a correction request a reviewer granted (the appeal overturned): the owning agency
+    must correct or withdraw them. Shown on the officer page until the listing ends."""
+    wanted = {int(c["appeal_ref"]): r.id for r in rows for c in r.corrections if c.get("appeal_ref")}
+    if not wanted:
+        return {}
+    granted: dict[str, list[int]] = {}
+    for appeal in ctx.session.scalars(select(Appeal).where(Appeal.id.in_(list(wanted)))):
+        if appeal.status == "overturned":
+            granted.setdefault(wanted[appeal.id], []).append(appeal.id)
+    return granted
+
+
 # --- the daily job ------------------------------------------------------------------------------
 
 

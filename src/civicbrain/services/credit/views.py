@@ -72,5 +72,6 @@ def listing_view(row: CreditListing, subject: CreditSubject | None = None) -> di
         "expires_at": _iso(row.expires_at),
         "ended_at": _iso(row.ended_at),
         "repair": row.repair,
+        "corrections": row.corrections,
         "origin_instance": row.origin_instance,
     }
