@@ -638,12 +638,16 @@ def get_run(ctx: Platform, run_id: int) -> TrafficRun:
     return run
 
 
+REVIEW_OUTCOMES = ("confirmed", "false_alarm")
+INCIDENT_REVIEW = "traffic.incident_review"  # what the operator's human decision is recorded as
+
+
 def incident_alerts(ctx: Platform, *, limit: int = 100) -> list[dict[str, Any]]:
     """The detector's alerts, newest run first, with the operator's review if there is one."""
     out: list[dict[str, Any]] = []
     for run in recent_runs(ctx, limit=limit):
         for alert in run.incidents.get("alerts", []):
-            reviews = ctx.ledger.linked_to(alert["receipt"])
+            reviews = [e for e in ctx.ledger.linked_to(alert["receipt"]) if e.algorithm == INCIDENT_REVIEW]
             out.append(
                 {
                     **alert,
@@ -680,9 +684,6 @@ def detector_summary(ctx: Platform, *, recent: int = 2000) -> list[dict[str, Any
     return sorted(loops.values(), key=lambda r: r["loop_id"])
 
 
-REVIEW_OUTCOMES = ("confirmed", "false_alarm")
-
-
 def review_incident(ctx: Platform, receipt: str, *, outcome: str, reasons: str, actor: str) -> str:
     """An operator confirms or dismisses an alert; the human decision is chained to the alert."""
     if outcome not in REVIEW_OUTCOMES:
@@ -693,5 +694,5 @@ def review_incident(ctx: Platform, receipt: str, *, outcome: str, reasons: str, 
     if entry.algorithm != INCIDENT_DETECTOR.id:
         raise NotFound(f"no incident alert with receipt '{receipt}'", field="receipt")
     return ctx.record_human_decision(
-        about=receipt, what="traffic.incident_review", outcome_label=outcome, reasons=reasons, actor=actor
+        about=receipt, what=INCIDENT_REVIEW, outcome_label=outcome, reasons=reasons, actor=actor
     ).receipt
