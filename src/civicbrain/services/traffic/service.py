@@ -29,15 +29,11 @@ from civicbrain.services.traffic.domain.scenarios import (
     resco_scenario,
     user_scenario,
 )
+from civicbrain.services.traffic.domain.shadow import ShadowPlugin
 from civicbrain.services.traffic.domain.simulation import Plugin, RunSpec
 from civicbrain.services.traffic.feeds import DETECTOR_COUNTS
 from civicbrain.services.traffic.junction_log import JunctionLog
 from civicbrain.services.traffic.models import TrafficRun
-
-try:  # the domain's same-data shadow comparison (domain/shadow.py) arrived after this module
-    from civicbrain.services.traffic.domain.shadow import ShadowPlugin
-except ImportError:  # pragma: no cover - only on a checkout without it: the outcome comparison still runs
-    ShadowPlugin = None  # type: ignore[assignment,misc]
 
 Progress = Callable[[int, int], None]
 WINDOW_S = 300.0
@@ -251,7 +247,7 @@ def check_permitted(register: Register, request: OperationRequest) -> None:
 
 def _spec(request: OperationRequest, controller: str, seed: int, role: str) -> RunSpec:
     plugins: list[Plugin] = [JunctionLog(window_s=request.window_s), IncidentPlugin(count=request.incidents, seed=seed)]
-    if role == "live" and request.candidate and CONTROLLERS[request.candidate].adaptive and ShadowPlugin is not None:
+    if role == "live" and request.candidate and CONTROLLERS[request.candidate].adaptive:
         # the candidate also reads the live run's own detectors and says what it would do, acting on nothing
         plugins.append(ShadowPlugin(candidate=request.candidate, sample_every=request.window_s))
     return RunSpec(
