@@ -27,13 +27,16 @@ from tests.support import TEST_SERVICES
 from civicbrain.api import create_app
 from civicbrain.core.context import Runtime
 from civicbrain.core.db import create_engine
+from civicbrain.core.errors import Forbidden
 from civicbrain.core.settings import Settings
 from civicbrain.demo.city import seed_city
 from civicbrain.migrations.runner import upgrade_engine
 from civicbrain.services.credit import SERVICE as CREDIT
-from civicbrain.services.credit import federation_sync, service
+from civicbrain.services.credit import checks, federation_sync, service
 from civicbrain.services.credit.domain.federation import Direction, FederatedRecord
+from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.models import CreditFederatedRecord, CreditListing
+from civicbrain.services.credit.seed import WANG_FANG_ID
 
 SEEDED = ("city-a", "city-b")
 
@@ -188,10 +191,28 @@ def test_city_to_province_to_national_and_deltas_down(instances, clock):
     with city_b.unit() as ctx:
         assert federation_sync.pull(ctx) == {"applied": 1}
     entries = {k: r for k, r in held(city_b).items() if r.body["kind"] == "list_entry"}
-    assert len(entries) == 2 and {r.owner for r in entries.values()} == {"city-a"}
-    assert all(r.body["op"] == "ADD" and r.body["entity"]["schema"] == "Sanction" for r in entries.values())
+    assert {r.owner for r in entries.values()} == {"city-a"}
+    assert all(r.body["op"] == "ADD" for r in entries.values())
+    schemas = sorted(r.body["entity"]["schema"] for r in entries.values())
+    assert schemas == ["Company", "Person", "Sanction", "Sanction"]
     with city_b.unit() as ctx:
         assert federation_sync.pull(ctx) == {}  # resumable: nothing new after the last applied
+        # City A's listing of Wang Fang now counts in city B's checks, with city A's listing id ...
+        answer = checks.run_check(
+            ctx,
+            query=checks.CheckQuery(kind=NameKind.PERSON, identifier=WANG_FANG_ID),
+            context="public tender",
+            asking_agency="finance-bureau",
+            asked_by="test",
+        )
+        assert answer.result.outcome.value == "restrict"
+        (measure,) = answer.result.measures
+        assert measure.listing_id.startswith("city-a-")
+        # ... and stays city A's: city B can neither repair it nor expire it.
+        with pytest.raises(Forbidden, match="only that authority"):
+            service.decide_repair(
+                ctx, listing_id=measure.listing_id, granted=True, checks=["x"], answer="x", decided_by="b", role="r"
+            )
 
     # ... and DEL once city A's listing has ended and city A has pushed the change.
     clock.advance(days=800)
@@ -200,6 +221,8 @@ def test_city_to_province_to_national_and_deltas_down(instances, clock):
         assert federation_sync.push(ctx) == {"applied": 1}
     with city_b.unit() as ctx:
         assert federation_sync.pull(ctx) == {"applied": 1}
+        copies = [r for r in ctx.session.query(CreditListing).all() if r.origin_instance == "city-a"]
+        assert copies == []
     assert [k for k, r in held(city_b).items() if r.body["kind"] == "list_entry"] == []
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -41,7 +41,17 @@ from civicbrain.services.credit.domain.federation import (
     InstanceIdentity,
     verify,
 )
-from civicbrain.services.credit.domain.ftm import listing_to_sanction, write_delta
+from civicbrain.services.credit.domain.ftm import (
+    ORGANIZATION_SCHEMAS,
+    PERSON_SCHEMAS,
+    entity_to_subject,
+    listing_to_sanction,
+    subject_to_entity,
+    write_delta,
+)
+from civicbrain.services.credit.domain.listing import ListingState
+from civicbrain.services.credit.domain.matching import SubjectRecord, normalize_identifier
+from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.models import (
     CreditFederatedRecord,
     CreditFederationBatch,
@@ -210,7 +220,20 @@ def _view_for(ctx: Platform, child: str) -> tuple[dict[str, dict[str, Any]], dic
             entity = dict(r.body["sanction"])
             view[entity["id"]] = entity
             owners[entity["id"]] = r.owner
+            subject = subject_to_entity(_subject_record(r.body["subject"]))
+            view[subject["id"]] = subject
+            owners[subject["id"]] = r.owner
     return view, owners
+
+
+def _subject_record(data: dict[str, Any]) -> SubjectRecord:
+    return SubjectRecord(
+        id=data["id"],
+        kind=NameKind(data["kind"]),
+        names=(data["name"],),
+        birth_dates=(data["birth_date"],) if data.get("birth_date") else (),
+        identifiers=(data["identifier"],) if data.get("identifier") else (),
+    )
 
 
 def seal_down(ctx: Platform, child: str) -> Batch | None:
@@ -400,6 +423,92 @@ def _apply(ctx: Platform, batch: Batch) -> None:
         else:
             row.body, row.via, row.received_at = body, batch.origin, now
     ctx.session.flush()
+    if batch.direction is Direction.DOWN:
+        materialize(ctx, batch)
+
+
+def materialize(ctx: Platform, batch: Batch) -> None:
+    """Make the province's list deltas count here: its subjects and listings in force become local,
+    read-only copies that checks screen against, still owned by the authority that listed them.
+
+    Subjects first (a delta sorts Sanctions before the entities they name), then listings. A list
+    this city does not run is kept only as a federated record: without its definition and the
+    memoranda signed here, no measure could apply anyway.
+    """
+    entities = [(r, dict(r.body.get("entity", {}))) for r in batch.records]
+    for record, entity in entities:
+        if record.op != "delete" and entity.get("schema") in PERSON_SCHEMAS | ORGANIZATION_SCHEMAS:
+            subject = entity_to_subject(entity)
+            if subject is not None:
+                _upsert_subject(ctx, subject)
+    ctx.session.flush()
+    for record, entity in entities:
+        listing_id = record.id.removeprefix("credit-listing-")
+        row = ctx.session.get(CreditListing, listing_id)
+        if record.op == "delete":
+            if row is not None and row.origin_instance != ctx.settings.instance_id:
+                ctx.session.delete(row)
+            continue
+        if entity.get("schema") != "Sanction":
+            continue
+        _upsert_listing(ctx, listing_id, record.owner, entity, row)
+    ctx.session.flush()
+
+
+def _upsert_subject(ctx: Platform, subject: SubjectRecord) -> None:
+    row = ctx.session.get(CreditSubject, subject.id)
+    if row is not None:
+        return  # already known here: this instance's own data about it stays as it is
+    ctx.session.add(
+        CreditSubject(
+            id=subject.id,
+            kind=subject.kind.value,
+            name=subject.names[0] if subject.names else subject.id,
+            aliases=list(subject.names[1:]),
+            birth_date=subject.birth_dates[0] if subject.birth_dates else None,
+            country=subject.countries[0] if subject.countries else None,
+            identifier=normalize_identifier(subject.identifiers[0]) if subject.identifiers else None,
+            person_id=None,
+            names_indexed=False,
+            created_at=ctx.now(),
+        )
+    )
+
+
+def _upsert_listing(
+    ctx: Platform, listing_id: str, owner: str, entity: dict[str, Any], row: CreditListing | None
+) -> None:
+    props = entity.get("properties", {})
+    list_code = (props.get("programId") or [None])[0]
+    subject_id = (props.get("entity") or [None])[0]
+    start, end = (props.get("startDate") or [None])[0], (props.get("endDate") or [None])[0]
+    list_row = ctx.session.get(CreditList, list_code) if list_code else None
+    if list_row is None or not subject_id or not start or not end or ctx.session.get(CreditSubject, subject_id) is None:
+        return
+    if row is not None and row.origin_instance == ctx.settings.instance_id:
+        return  # never overwritten from outside: this instance owns it
+    effective = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    expires = datetime.fromisoformat(end).replace(tzinfo=UTC)
+    if row is None:
+        row = CreditListing(
+            id=listing_id,
+            list_code=list_code,
+            subject_id=subject_id,
+            proposed_at=effective,
+            proposed_by=f"federation:{owner}",
+            origin_instance=owner,
+            facts=[],
+            notice=None,
+            objection=None,
+            repair=None,
+            corrections=[],
+            duration_months=list_row.max_duration_months,
+        )
+        ctx.session.add(row)
+    row.state = ListingState.ACTIVE.value
+    row.reasons = list(props.get("reason") or [])
+    row.effective_from, row.expires_at, row.ended_at = effective, expires, None
+    row.updated_at = ctx.now()
 
 
 def aggregate(ctx: Platform) -> dict[str, Any]:

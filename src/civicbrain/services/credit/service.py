@@ -64,6 +64,16 @@ def get_listing(ctx: Platform, listing_id: str) -> CreditListing:
     return row
 
 
+def require_owned_here(ctx: Platform, row: CreditListing) -> None:
+    """Origin stays owner ("who lists, who repairs"): a listing received from another instance is a
+    read-only copy; objections, repair and corrections go to the authority that listed it."""
+    if row.origin_instance != ctx.settings.instance_id:
+        raise Forbidden(
+            f"listing {row.id} was listed by {row.origin_instance}; only that authority changes or repairs it",
+            field="listing_id",
+        )
+
+
 def subject_of(ctx: Platform, row: CreditListing) -> CreditSubject:
     subject = ctx.session.get(CreditSubject, row.subject_id)
     assert subject is not None  # a foreign key
@@ -244,6 +254,7 @@ def propose_listing(
 def object_to_listing(ctx: Platform, *, person_id: str, listing_id: str, grounds: str) -> CreditListing:
     """The resident contests the notice's receipt; the listing cannot take effect meanwhile."""
     row = own_listing(ctx, person_id, listing_id)
+    require_owned_here(ctx, row)
     definition = definition_of(get_list(ctx, row.list_code))
     # The domain checks state and window first, so a late objection files no appeal.
     listing, event = due.lodge_objection(
@@ -343,6 +354,7 @@ def latest_receipt(ctx: Platform, row: CreditListing) -> str:
 def request_correction(ctx: Platform, *, person_id: str, listing_id: str, grounds: str) -> CreditListing:
     """The subject asks for a record behind a listing to be corrected, at any stage before it ends."""
     row = own_listing(ctx, person_id, listing_id)
+    require_owned_here(ctx, row)
     case = _AppealCase(ctx, latest_receipt(ctx, row), person_id)
     listing, event = due.request_correction(
         listing_of(row), grounds=grounds, requested_by=f"person:{person_id}", now=ctx.now(), hook=case
@@ -375,13 +387,18 @@ def expire_due(ctx: Platform) -> dict[str, int]:
     not wait for it: they test the dates themselves, so a listing past its maximum never applies.
     """
     now = ctx.now()
-    pending = list(ctx.session.scalars(select(CreditListing).where(CreditListing.state == ListingState.NOTICE_SENT)))
+    own = CreditListing.origin_instance == ctx.settings.instance_id  # copies end by their owner's delta
+    pending = list(
+        ctx.session.scalars(select(CreditListing).where(CreditListing.state == ListingState.NOTICE_SENT, own))
+    )
     for row in pending:
         sync_objection(ctx, row)
     due_rows = [r for r in pending if r.state == ListingState.NOTICE_SENT]
     due_rows += list(
         ctx.session.scalars(
-            select(CreditListing).where(CreditListing.state == ListingState.ACTIVE, CreditListing.expires_at <= now)
+            select(CreditListing).where(
+                CreditListing.state == ListingState.ACTIVE, CreditListing.expires_at <= now, own
+            )
         )
     )
     by_id = {r.id: r for r in due_rows}
@@ -403,6 +420,7 @@ def apply_for_repair(
 ) -> CreditListing:
     """The subject (or the owning agency on their behalf) shows the obligation is performed."""
     row = own_listing(ctx, person_id, listing_id) if person_id else get_listing(ctx, listing_id)
+    require_owned_here(ctx, row)
     definition = definition_of(get_list(ctx, row.list_code))
     listing, event = due.apply_for_repair(
         listing_of(row), definition, performance=performance, applied_by=applied_by, now=ctx.now()
@@ -425,6 +443,7 @@ def decide_repair(
 ) -> CreditListing:
     """A person decides; a grant ends publication, sharing and every linked measure at once."""
     row = get_listing(ctx, listing_id)
+    require_owned_here(ctx, row)
     listing, event = due.decide_repair(
         listing_of(row),
         granted=granted,
