@@ -79,11 +79,16 @@ def search(ctx: Platform, text: str) -> list[PublicResult]:
 
 
 def flows(ctx: Platform) -> list[MonthlyFlow]:
-    """Listings taking effect and ending, by month, list and agency (published lists only)."""
+    """Listings taking effect and ending, by month, list and agency (published lists only). Only this
+    instance's own: copies received from the province are counted where they were listed."""
     lists = {row.code: definition_of(row) for row in ctx.session.scalars(select(CreditList))}
     published = [code for code, d in lists.items() if d.is_published]
     rows = ctx.session.scalars(
-        select(CreditListing).where(CreditListing.list_code.in_(published), CreditListing.effective_from.is_not(None))
+        select(CreditListing).where(
+            CreditListing.list_code.in_(published),
+            CreditListing.effective_from.is_not(None),
+            CreditListing.origin_instance == ctx.settings.instance_id,
+        )
     )
     return monthly_flows((listing_of(r) for r in rows), lists)
 
