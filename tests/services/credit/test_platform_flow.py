@@ -382,18 +382,27 @@ def test_flows_subject_access_and_score_fairness(api, city):
 
 
 def test_pages_by_role(api):
+    shown: dict[str, str] = {}
+
     def page(path: str, username: str) -> int:
         api.cookies.clear()
         login = api.get("/login")
         token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         api.post("/login", data={"username": username, "password": PASSWORDS[username], "csrf_token": token})
-        return api.get(path, follow_redirects=False).status_code
+        response = api.get(path, follow_redirects=False)
+        shown[f"{username} {path}"] = response.text
+        return response.status_code
 
     assert page("/credit/audit", "auditor") == 200
+    audit = shown["auditor /credit/audit"]
+    assert "<title>Credit: audit" in audit and "Screening trail" in audit and "Federation" in audit
     assert page("/credit/audit", "citizen") == 403
     assert page("/credit/officer", "court-officer") == 200
+    assert "Propose a listing" in shown["court-officer /credit/officer"]
     assert page("/credit/officer", "citizen") == 403
     assert page("/credit/me", "citizen") == 200
+    mine = shown["citizen /credit/me"]
+    assert "Object to this listing" in mine and "Opt in to the city score" in mine
     assert page("/credit/me", "court-officer") == 403
 
 

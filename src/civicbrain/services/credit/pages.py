@@ -111,6 +111,7 @@ def _my_context(ctx: Platform, principal: Principal) -> dict[str, Any]:
         ],
         "now": ctx.now(),
         "appeals_by_id": appeals,
+        "instance_id": ctx.settings.instance_id,
         "score": scores.score_view(score) if score is not None else None,
         "table": CITY_SCORE_TABLE,
         "agencies": _agencies(ctx),
