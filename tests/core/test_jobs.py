@@ -37,3 +37,22 @@ def test_jobs_left_running_are_marked_interrupted_at_start(runtime):
         ctx.session.add(Job(id="0" * 36, kind="x", status="running", done=1, total=9, params={}, created_at=ctx.now()))
     assert JobRunner(runtime).recover() == 1
     assert get_job(runtime, "0" * 36)["status"] == "interrupted"
+
+
+def test_a_job_submitted_inside_a_unit_starts_only_when_it_commits(runtime):
+    with runtime.unit() as ctx:
+        job_id = runtime.jobs.submit("count", {"n": 2}, count_to, ctx=ctx)
+        assert runtime.jobs._futures.get(job_id) is None  # not started before the commit
+    runtime.jobs.wait(job_id, timeout=30)
+    assert get_job(runtime, job_id)["status"] == "done"
+
+
+def test_a_job_of_a_failed_unit_never_starts(runtime):
+    import pytest
+
+    with pytest.raises(RuntimeError), runtime.unit() as ctx:
+        job_id = runtime.jobs.submit("count", {"n": 2}, count_to, ctx=ctx)
+        raise RuntimeError("the request failed")
+    assert runtime.jobs._futures.get(job_id) is None
+    with pytest.raises(Exception, match="no job"):
+        get_job(runtime, job_id)

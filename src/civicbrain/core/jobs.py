@@ -16,15 +16,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from civicbrain.core.errors import CivicError, NotFound
 from civicbrain.core.models import Job
 
 if TYPE_CHECKING:
-    from civicbrain.core.context import Runtime
+    from civicbrain.core.context import Platform, Runtime
 
 log = logging.getLogger("civicbrain.jobs")
 
@@ -50,25 +51,42 @@ class JobRunner:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def submit(self, kind: str, params: dict[str, Any], func: JobFunction, *, created_by: str | None = None) -> str:
+    def submit(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        func: JobFunction,
+        *,
+        created_by: str | None = None,
+        ctx: Platform | None = None,
+    ) -> str:
+        """Queue a job and return its id.
+
+        Given the caller's unit of work (``ctx``), the job row is written in it and the job starts
+        only once that unit commits: a request that fails starts nothing, and the job never looks
+        for a row its request has not committed yet. (On SQLite a second unit opened inside the
+        request would also wait for the request's write lock.)
+        """
         job_id = str(uuid.uuid4())
-        with self.runtime.unit() as ctx:
-            ctx.session.add(
-                Job(
-                    id=job_id,
-                    kind=kind,
-                    status="queued",
-                    done=0,
-                    total=0,
-                    params=params,
-                    created_by=created_by,
-                    created_at=ctx.now(),
-                )
-            )
+        if ctx is None:
+            with self.runtime.unit() as own:
+                own.session.add(self._row(job_id, kind, params, created_by, own.now()))
+            self._start(job_id, params, func)
+            return job_id
+        ctx.session.add(self._row(job_id, kind, params, created_by, ctx.now()))
+        event.listen(ctx.session, "after_commit", lambda _session: self._start(job_id, params, func), once=True)
+        return job_id
+
+    @staticmethod
+    def _row(job_id: str, kind: str, params: dict[str, Any], created_by: str | None, now: datetime) -> Job:
+        return Job(
+            id=job_id, kind=kind, status="queued", done=0, total=0, params=params, created_by=created_by, created_at=now
+        )
+
+    def _start(self, job_id: str, params: dict[str, Any], func: JobFunction) -> None:
         future = self._pool.submit(self._run, job_id, params, func)
         with self._lock:
             self._futures[job_id] = future
-        return job_id
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Block until a job submitted by this runner ends (tests and the CLI use it)."""

@@ -45,6 +45,7 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("admin", "demo-admin-pass", Role.ADMIN, "Digital team admin"),
     DemoUser("officer", "demo-officer-pass", Role.OFFICER, "Officer, Civil Affairs", agency_id="civil-affairs"),
+    DemoUser("signals", "demo-signals-pass", Role.OFFICER, "Signal engineer, Transport Bureau", agency_id="transport"),
     DemoUser("reviewer", "demo-reviewer-pass", Role.REVIEWER, "Appeals reviewer"),
     DemoUser("auditor", "demo-auditor-pass", Role.AUDITOR, "Independent auditor"),
     DemoUser("citizen", "demo-citizen-pass", Role.CITIZEN, "Wang Fang (resident)", person_id="P0001"),

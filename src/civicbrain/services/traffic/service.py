@@ -589,12 +589,9 @@ def operation_job(runtime: Runtime, params: dict[str, Any], progress: Progress) 
 def start_operation(ctx: Platform, params: dict[str, Any], *, requested_by: str) -> str:
     """Validate now (the caller hears about a bad request at once), then run in the background."""
     check_permitted(ctx.register, request_from_params(params))
-    # The job runner records the job in its own unit of work. On SQLite every transaction takes the
-    # write lock at BEGIN, so this request's transaction (which read the caller's account) must end
-    # first, or the two would wait on each other until the busy timeout.
-    ctx.session.commit()
+    # The job is recorded in this request's unit of work and starts once it commits.
     return ctx.runtime.jobs.submit(
-        JOB_KIND, {**params, "requested_by": requested_by}, operation_job, created_by=requested_by
+        JOB_KIND, {**params, "requested_by": requested_by}, operation_job, created_by=requested_by, ctx=ctx
     )
 
 
