@@ -84,6 +84,15 @@ def test_lists_memoranda_query_and_check(cli):
     )
 
 
+def test_export_is_followthemoney_json_lines(cli):
+    from civicbrain.services.credit.domain.ftm import read_entities
+
+    imported = read_entities(cli("export").splitlines())
+    assert [s.names[0] for s in imported.subjects.values()] == ["Fuzhou Jinshan Construction Co., Ltd."]
+    (sanction,) = imported.sanctions.values()
+    assert sanction.status == "active" and sanction.entity_ids == ("organization-91350100M000100Y43",)
+
+
 def test_due_process_from_the_command_line(cli):
     (notice,) = json.loads(cli("listings", "--state", "notice_sent", "--json"))
     assert notice["notice_receipt"]

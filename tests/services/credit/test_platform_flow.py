@@ -7,6 +7,7 @@ the clock fixture is moved by hand to cross objection windows, repair periods an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -492,3 +493,10 @@ def test_a_correction_request_is_a_core_appeal_and_a_grant_is_shown_to_the_ownin
     api.post("/login", data={"username": "court-officer", "password": PASSWORDS["court-officer"], "csrf_token": token})
     page = api.get("/credit/officer")
     assert "Correction granted on appeal" in page.text
+
+
+def test_the_ftm_export_is_for_officials(api):
+    assert api.get("/api/v1/credit/export.ftm.jsonl").status_code == 401
+    assert api.get("/api/v1/credit/export.ftm.jsonl", headers=auth(api, "citizen")).status_code == 403
+    lines = api.get("/api/v1/credit/export.ftm.jsonl", headers=auth(api, "auditor")).text.splitlines()
+    assert {json.loads(line)["schema"] for line in lines} == {"Company", "Sanction"}

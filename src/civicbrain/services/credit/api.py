@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -273,6 +274,17 @@ def screening_trail(
 @router.get("/public/search", summary="Public query by name or unified social credit code (no sign-in)")
 def public_search(ctx: Ctx, q: Annotated[str, Query(min_length=2, max_length=200)]) -> list[dict[str, Any]]:
     return [r.as_dict() for r in public_view.search(ctx, q)]
+
+
+@router.get(
+    "/export.ftm.jsonl",
+    summary="Listings in force as FollowTheMoney JSON lines (officials; identifiers unmasked)",
+    response_class=PlainTextResponse,
+)
+def export_ftm(ctx: Ctx, principal: CurrentUser) -> PlainTextResponse:
+    principal.require(Role.OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
+    body = "".join(line + "\n" for line in public_view.export_ftm(ctx))
+    return PlainTextResponse(body, media_type="application/x-ndjson")
 
 
 @router.get("/public/flows", summary="Listings added and removed per month, by list and agency")

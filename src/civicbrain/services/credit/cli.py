@@ -269,6 +269,20 @@ def query_cmd(text: str, as_json: JsonFlag = False) -> None:
     )
 
 
+@app.command("export")
+def export_cmd(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+) -> None:
+    """Listings in force as FollowTheMoney JSON lines (Person/Company and Sanction entities)."""
+    lines = _run(lambda ctx: list(public_view.export_ftm(ctx)))
+    text = "".join(line + "\n" for line in lines)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"{len(lines)} entities written to {output}")
+
+
 @app.command("match-eval")
 def match_eval_cmd(
     pairs: Annotated[Path, typer.Option("--pairs", exists=True, dir_okay=False, help="CSV in the name_bench format")],

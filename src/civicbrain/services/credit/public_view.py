@@ -7,6 +7,7 @@ dates are read at query time, a repaired listing leaves the public view the mome
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, or_, select
 from civicbrain.core.context import Platform
 from civicbrain.core.errors import ValidationFailed
 from civicbrain.core.models import Agency
+from civicbrain.services.credit.domain.ftm import export_lines
 from civicbrain.services.credit.domain.listing import ListingState
 from civicbrain.services.credit.domain.matching import normalize_identifier
 from civicbrain.services.credit.domain.public import MonthlyFlow, PublicEntry, monthly_flows, public_entry
@@ -76,6 +78,31 @@ def search(ctx: Platform, text: str) -> list[PublicResult]:
         if entry is not None:
             results.append(PublicResult(entry, agencies.get(entry.issuing_agency, entry.issuing_agency)))
     return results
+
+
+def export_ftm(ctx: Platform, *, published_only: bool = True) -> Iterator[str]:
+    """FollowTheMoney JSON lines (Person/Company, then each Sanction) of this instance's listings in
+    force, the format OpenSanctions, yente and nomenklatura read. Identifiers are whole: the export
+    is for agencies and screening tools, not the public page."""
+    now = ctx.now()
+    lists = {row.code: definition_of(row) for row in ctx.session.scalars(select(CreditList))}
+    rows = list(
+        ctx.session.scalars(
+            select(CreditListing)
+            .where(
+                CreditListing.state == ListingState.ACTIVE,
+                CreditListing.expires_at > now,
+                CreditListing.origin_instance == ctx.settings.instance_id,
+            )
+            .order_by(CreditListing.id)
+        )
+    )
+    subject_ids = sorted({r.subject_id for r in rows})
+    subjects = {
+        s.id: subject_record(s)
+        for s in ctx.session.scalars(select(CreditSubject).where(CreditSubject.id.in_(subject_ids)))
+    }
+    yield from export_lines(subjects, (listing_of(r) for r in rows), lists, now, published_only=published_only)
 
 
 def flows(ctx: Platform) -> list[MonthlyFlow]:
