@@ -1,7 +1,8 @@
 """The joint-measures check: an agency asks about a subject in one context.
 
-The query is screened against the subjects with a listing in effect (``blocking.screen``: exact
-identifier first, then names with qualifiers), and ``measures.check_subject`` applies only the
+The query's candidates come from the indexed name keys and identifiers of subjects with a listing
+in effect (``candidates.py``), and are screened by the domain (``blocking.screen``: exact identifier
+first, then names with qualifiers); then ``measures.check_subject`` applies only the
 asking agency's memoranda that name this context. The answer and its evidence are recorded
 through ``ctx.decide`` and in the screening trail (``credit_checks``, no personal data).
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -184,7 +185,7 @@ def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
         factors=(),
         reason_codes=tuple(opt_in.reason_codes),
         improvements=tuple(opt_in.improvements),
-        as_of=(aware(opt_in.scored_at).date() if opt_in.scored_at else date.today()),
+        as_of=aware(opt_in.scored_at).date() if opt_in.scored_at else ctx.now().date(),
     )
 
 
