@@ -91,3 +91,22 @@ def test_appeals_survive_a_restart(seeded, settings, engine, clock):
     restarted = Runtime(settings, TEST_SERVICES, engine=engine, clock=clock, extra_cards=TEST_CARDS)
     with restarted.unit() as ctx:
         assert [a.grounds for a in ctx.appeals.queue()] == ["please check"]
+
+
+def test_a_card_can_set_a_shorter_deadline(seeded, settings, engine, clock):
+    from tests.support import card
+
+    fast = card(id="testsvc.fast_review", appeal_deadline_days=15)
+    runtime = Runtime(settings, TEST_SERVICES, engine=engine, clock=clock, extra_cards=(*TEST_CARDS, fast))
+    with runtime.unit() as ctx:
+        decision = ctx.decide(
+            algorithm="testsvc.fast_review",
+            version="1.0",
+            subject="person:P0001",
+            inputs={"income_band": "low"},
+            outcome="granted",
+            explanation={"summary": "test"},
+            mode="live",
+        )
+        appeal = ctx.appeals.file(receipt=decision.id, grounds="please look again", person_id="P0001")
+        assert (appeal.due_at - appeal.filed_at).days == 15

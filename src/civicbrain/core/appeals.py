@@ -1,7 +1,8 @@
 """Contesting a decision: subject → grounds → human review → outcome with written reasons.
 
 An appeal is filed against a decision's receipt by the person it was about. It lands in the owning
-service's review queue with a deadline (``appeal_deadline_days``, default 30). A reviewer upholds
+service's review queue with a deadline (the card's ``appeal_deadline_days`` where a rule sets one,
+else the ``appeal_deadline_days`` setting, default 30). A reviewer upholds
 or overturns it with reasons; the outcome is a new ledger entry linked to the original, the owning
 service is told (so an overturned decision is undone), and the subject sees status and reasons.
 Appeals are rows in the database, committed with the request that filed them: a restart loses none.
@@ -51,6 +52,8 @@ class Appeals:
         if existing is not None:
             raise Conflict(f"this decision is already under review (appeal {existing.id})", field="receipt")
         now = self.ctx.now()
+        card = self.ctx.register.get(entry.algorithm) if entry.algorithm in self.ctx.register else None
+        days = (card.appeal_deadline_days if card else None) or self.ctx.settings.appeal_deadline_days
         appeal = Appeal(
             receipt=receipt,
             service=entry.service,
@@ -59,7 +62,7 @@ class Appeals:
             grounds=grounds,
             status="open",
             filed_at=now,
-            due_at=now + timedelta(days=self.ctx.settings.appeal_deadline_days),
+            due_at=now + timedelta(days=days),
         )
         self.ctx.session.add(appeal)
         self.ctx.session.flush()

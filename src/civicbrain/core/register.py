@@ -66,6 +66,9 @@ class AlgorithmCard(BaseModel):
         default=(), description="Outcome labels that benefit the subject (for outcome-rate fairness audits)."
     )
     status: Status
+    appeal_deadline_days: int | None = Field(
+        default=None, ge=1, le=365, description="Days a reviewer has to answer a contest, where a rule sets it."
+    )
     alternatives_considered: str = ""
     updated: date = Field(default_factory=date.today)
 

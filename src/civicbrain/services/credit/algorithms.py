@@ -33,6 +33,8 @@ LISTING = AlgorithmCard(
     human_oversight="An officer of the owning agency proposes; the subject objects by contesting the notice's "
     "receipt and a named reviewer decides; repair is decided by the owning agency or a reviewer.",
     data_purpose=Purpose.CREDIT,
+    # Court defaulter-list rules: a correction request is reviewed within 15 days.
+    appeal_deadline_days=15,
     inputs={
         "listing_id": DataCategory.IDENTIFIER,
         "list": DataCategory.ADMINISTRATIVE,
