@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from civicbrain.core.errors import NotFound
@@ -157,6 +157,13 @@ _MOVE_HEAD = (
     update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1).values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"))
 )
 _INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
+_ENTRY_COLUMNS = (*_HASHED_COLUMNS, "payload", "entry_hash")
+# PostgreSQL can insert the entry and move the head in one statement: one round trip per append.
+_APPEND_POSTGRES = text(
+    f"WITH entry AS (INSERT INTO core_ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)}) RETURNING seq) "
+    "UPDATE core_ledger_head SET seq = (SELECT seq FROM entry), entry_hash = :entry_hash WHERE id = 1"
+)
 _SUBJECT_KEY = select(SubjectKey.key).where(SubjectKey.subject_ref == bindparam("ref"))
 _INSERT_SUBJECT_KEY = insert(cast(Table, SubjectKey.__table__))
 _HEAD_IN_TRANSACTION = "civicbrain.ledger.head"  # session.info key: (transaction, seq, hash)
@@ -248,8 +255,12 @@ class Ledger:
         digest = entry_hash(fields)
         # Prepared Core statements, not ORM objects: building a statement or an ORM object per
         # entry cost more than the hashing and the encryption (bench/core_bench.py).
-        self.session.execute(_INSERT_ENTRY, {**fields, "payload": ciphertext, "entry_hash": digest})
-        self.session.execute(_MOVE_HEAD, {"new_seq": fields["seq"], "new_hash": digest})
+        row = {**fields, "payload": ciphertext, "entry_hash": digest}
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(_APPEND_POSTGRES, row)
+        else:
+            self.session.execute(_INSERT_ENTRY, row)
+            self.session.execute(_MOVE_HEAD, {"new_seq": fields["seq"], "new_hash": digest})
         self._remember_head(fields["seq"], digest)
         self.session.flush()  # as before: other pending work of the unit fails here, not at commit
         return Receipt(
