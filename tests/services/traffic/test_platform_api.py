@@ -11,7 +11,6 @@ from tests.api.helpers import auth
 from typer.testing import CliRunner
 
 from civicbrain.core.context import Runtime
-from civicbrain.core.identity import Role, create_user
 from civicbrain.services.concessions import SERVICE as CONCESSIONS
 from civicbrain.services.traffic import SERVICE as TRAFFIC
 from civicbrain.services.traffic.cli import app as traffic_cli
@@ -100,14 +99,7 @@ def traffic_client(settings, engine, clock):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         seed_city(ctx, people=10)
         ctx.session.flush()
-        seed_seconds = time.perf_counter() - started
-        create_user(
-            ctx.session,
-            username=SIGNALS_OFFICER[0],
-            password=SIGNALS_OFFICER[1],
-            role=Role.OFFICER,
-            agency_id="transport",
-        )
+        seed_seconds = time.perf_counter() - started  # the demo city includes the Transport officer 'signals'
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
         client.seed_seconds = seed_seconds
         yield client
