@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """A migrated, seeded SQLite database in a temporary folder, and the runtime the server uses."""
-    path: Path = tmp_path_factory.mktemp("e2e") / "civicbrain.db"
+def seeded_runtime(folder: Path, services: tuple[object, ...], clock: Callable[[], datetime] | None = None) -> Runtime:
+    """A migrated SQLite database in ``folder``, seeded as the demo city with ``services`` loaded."""
+    path = folder / "civicbrain.db"
     engine = create_engine(f"sqlite:///{path}")
     upgrade_engine(engine)
     settings = Settings(
@@ -50,12 +50,27 @@ def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         secret_key="e2e-secret-key-" + "s" * 40,
         ledger_pepper="e2e-ledger-pepper-" + "p" * 40,
         instance_name="Test City",
+        password_time_cost=1,
+        password_memory_kib=8192,
     )
-    runtime = Runtime(settings, TEST_SERVICES, engine=engine)
+    runtime = Runtime(settings, services, engine=engine, **({"clock": clock} if clock else {}))  # type: ignore[arg-type]
     with runtime.unit(actor="seed") as ctx:
         seed_city(ctx, people=DEMO_PEOPLE)
+    return runtime
+
+
+@pytest.fixture(scope="module")
+def e2e_services() -> tuple[object, ...]:
+    """The services the module's server runs; a module overrides this fixture to add its own."""
+    return TEST_SERVICES
+
+
+@pytest.fixture(scope="module")
+def live_runtime(tmp_path_factory: pytest.TempPathFactory, e2e_services: tuple[object, ...]) -> Iterator[Runtime]:
+    """A migrated, seeded SQLite database in a temporary folder, and the runtime the server uses."""
+    runtime = seeded_runtime(tmp_path_factory.mktemp("e2e"), e2e_services)
     yield runtime
-    engine.dispose()
+    runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module")

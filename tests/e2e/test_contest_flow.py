@@ -6,53 +6,31 @@ Set CIVICBRAIN_SCREENSHOTS to a folder to save a screenshot of each main page (f
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from civicbrain.core.models import Job
-from civicbrain.demo.city import DEMO_USERS
+from tests.e2e.browsing import sign_in, sign_out, snapshot
 
 pytestmark = pytest.mark.e2e
-PASSWORDS = {u.username: u.password for u in DEMO_USERS}
 GROUNDS = "My household income dropped to the lowest band in September; the data used is out of date."
 REASONS = "The Civil Affairs record for September confirms the lowest income band, so the concession applies."
-
-
-def snapshot(page: Page, name: str) -> None:
-    folder = os.environ.get("CIVICBRAIN_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"portal-{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
 
 
 def test_citizen_contests_reviewer_overturns_citizen_sees_outcome_and_reasons(page: Page) -> None:
     page.goto("/")
     expect(page.get_by_role("heading", name="What this platform refuses to build")).to_be_visible()
-    snapshot(page, "home")
+    snapshot(page, "portal-home")
 
     # The citizen finds a decision about them and its receipt.
     sign_in(page, "citizen")
     expect(page).to_have_url(re.compile(r"/my-data$"))
     expect(page.get_by_role("heading", name="My data", exact=True)).to_be_visible()
-    snapshot(page, "my-data")
+    snapshot(page, "portal-my-data")
     receipt = page.locator("a.receipt code").first.inner_text().strip()
     assert re.fullmatch(r"[0-9a-f\-]{36}", receipt)
 
@@ -63,7 +41,7 @@ def test_citizen_contests_reviewer_overturns_citizen_sees_outcome_and_reasons(pa
     expect(page).to_have_url(re.compile(f"/decisions/{receipt}$"))
     expect(page.get_by_role("heading", name="Why")).to_be_visible()
     expect(page.get_by_text("This decision has not been contested.")).to_be_visible()
-    snapshot(page, "decision")
+    snapshot(page, "portal-decision")
 
     # ... and contests it.
     page.get_by_label("Your grounds").fill(GROUNDS)
@@ -78,7 +56,7 @@ def test_citizen_contests_reviewer_overturns_citizen_sees_outcome_and_reasons(pa
     case = page.locator("article.case", has_text=GROUNDS)
     expect(case).to_have_count(1)
     expect(case.get_by_role("link", name=receipt)).to_be_visible()
-    snapshot(page, "reviews")
+    snapshot(page, "portal-reviews")
     case.get_by_label("Overturn").check()
     case.get_by_label("Written reasons").fill("Agreed.")
     case.get_by_role("button", name="Record decision").click()
@@ -104,27 +82,27 @@ def test_citizen_contests_reviewer_overturns_citizen_sees_outcome_and_reasons(pa
     expect(history.locator(".reasons")).to_have_text(REASONS)
     expect(history.get_by_text("human review")).to_be_visible()
     expect(page.get_by_role("button", name="Contest this decision")).to_have_count(0)
-    snapshot(page, "decision-overturned")
+    snapshot(page, "portal-decision-overturned")
 
 
 def test_register_card_draws_the_fairness_chart_with_the_vendored_plotly(page: Page) -> None:
     page.goto("/register")
-    snapshot(page, "register")
+    snapshot(page, "portal-register")
     page.get_by_role("link", name="Public-transport fare concession eligibility").click()
     expect(page.get_by_role("heading", name="Fairness audit")).to_be_visible()
     expect(page.locator(".chart .main-svg").first).to_be_visible()  # Plotly drew it (no CDN, CSP allows it)
     expect(page.locator(".chart .bars path")).not_to_have_count(0)
-    snapshot(page, "register-card")
+    snapshot(page, "portal-register-card")
 
 
 def test_audit_and_officer_pages(page: Page) -> None:
     sign_in(page, "auditor")
     expect(page.get_by_text("Intact.")).to_be_visible()  # fetched by HTMX after the page loaded
-    snapshot(page, "audit")
+    snapshot(page, "portal-audit")
     sign_out(page)
     sign_in(page, "officer")
     expect(page.get_by_role("heading", name="civil-affairs / household_income")).to_be_visible()
-    snapshot(page, "officer")
+    snapshot(page, "portal-officer")
 
 
 def test_job_progress_updates_in_place_through_htmx(page: Page, live_runtime) -> None:  # type: ignore[no-untyped-def]
@@ -145,7 +123,7 @@ def test_job_progress_updates_in_place_through_htmx(page: Page, live_runtime) ->
     sign_in(page, "officer")
     page.goto(f"/jobs/{job_id}")
     expect(page.locator("progress")).to_have_attribute("value", "25")
-    snapshot(page, "job")
+    snapshot(page, "portal-job")
     with live_runtime.unit() as ctx:
         job = ctx.session.get(Job, job_id)
         job.status, job.done, job.result = "done", 40, {"assessed": 40}

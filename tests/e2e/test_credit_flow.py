@@ -10,32 +10,22 @@ periods are weeks and months); the daily job is run in-process, as the scheduler
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
-from civicbrain.api import create_app
 from civicbrain.core.context import Runtime
-from civicbrain.core.db import create_engine
-from civicbrain.core.settings import Settings
-from civicbrain.demo.city import DEMO_USERS, seed_city
-from civicbrain.migrations.runner import upgrade_engine
 from civicbrain.services.credit import SERVICE as CREDIT
 from civicbrain.services.credit import service
 from civicbrain.services.credit.feeds import ENFORCEMENT_OUTCOMES
-from civicbrain.services.credit.seed import DEMO_OFFICERS
 from tests.conftest import Clock
-from tests.e2e.conftest import DEMO_PEOPLE, free_port
+from tests.e2e.browsing import sign_in, sign_out
+from tests.e2e.conftest import seeded_runtime
 from tests.support import TEST_SERVICES
 
 pytestmark = pytest.mark.e2e
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {o[0]: o[1] for o in DEMO_OFFICERS}
 LI_WEI_ID = "350181195508120031"
 CASES = ("(2026) Min 01 Zhi 401", "(2026) Min 01 Zhi 402")
 OBJECTION = "I repaid this debt in July; the creditor's receipt is attached to my file."
@@ -49,21 +39,8 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def live_runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    path: Path = tmp_path_factory.mktemp("e2e-credit") / "civicbrain.db"
-    engine = create_engine(f"sqlite:///{path}")
-    upgrade_engine(engine)
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite:///{path}",
-        secret_key="e2e-secret-key-" + "s" * 40,
-        ledger_pepper="e2e-ledger-pepper-" + "p" * 40,
-        instance_name="Test City",
-        password_time_cost=1,
-        password_memory_kib=8192,
-    )
-    runtime = Runtime(settings, (*TEST_SERVICES, CREDIT), engine=engine, clock=clock)
+    runtime = seeded_runtime(tmp_path_factory.mktemp("e2e-credit"), (*TEST_SERVICES, CREDIT), clock=clock)
     with runtime.unit(actor="seed") as ctx:
-        seed_city(ctx, people=DEMO_PEOPLE)
         feed = ctx.exchange.feed(ENFORCEMENT_OUTCOMES.agency_id, ENFORCEMENT_OUTCOMES.name)
         ctx.exchange.post_records(
             feed,
@@ -86,7 +63,7 @@ def live_runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iter
     # machine): do it before the browser's first check, as a server does before taking traffic.
     warm_up_matcher()
     yield runtime
-    engine.dispose()
+    runtime.engine.dispose()
 
 
 def warm_up_matcher() -> None:
@@ -95,36 +72,6 @@ def warm_up_matcher() -> None:
 
     query = SubjectRecord(id="warm-up-query", kind=NameKind.PERSON, names=("Li Wei",))
     Matcher().compare(query, SubjectRecord(id="warm-up-candidate", kind=NameKind.PERSON, names=("李伟",)))
-
-
-@pytest.fixture(scope="module")
-def live_server(live_runtime: Runtime) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(runtime=live_runtime), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
 
 
 def propose(page: Page, case: str, reason: str) -> None:

@@ -6,69 +6,25 @@ Set CIVICBRAIN_SCREENSHOTS to a folder to save a screenshot of each main page.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from civicbrain.core.context import Runtime
-from civicbrain.core.db import create_engine
-from civicbrain.core.settings import Settings
-from civicbrain.demo.city import DEMO_USERS, seed_city
-from civicbrain.migrations.runner import upgrade_engine
 from civicbrain.services.health import SERVICE as HEALTH
 from civicbrain.services.health.domain.doctor import initial_complaints
 from civicbrain.services.health.domain.knowledge_base import BINARY, load_knowledge_base
-from civicbrain.services.health.seed import CLINICIAN
-from tests.e2e.conftest import DEMO_PEOPLE
+from tests.e2e.browsing import sign_in, sign_out, snapshot
 from tests.support import TEST_SERVICES
 
 pytestmark = pytest.mark.e2e
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
 PATHOLOGY = "GERD"  # the simulated patient answers as someone with reflux would
 CORRECTION = "Stable angina"
 
 
 @pytest.fixture(scope="module")
-def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The shared e2e server set-up, with the health service loaded as well."""
-    path: Path = tmp_path_factory.mktemp("e2e-health") / "civicbrain.db"
-    engine = create_engine(f"sqlite:///{path}")
-    upgrade_engine(engine)
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite:///{path}",
-        secret_key="e2e-secret-key-" + "s" * 40,
-        ledger_pepper="e2e-ledger-pepper-" + "p" * 40,
-        instance_name="Test City",
-    )
-    runtime = Runtime(settings, (*TEST_SERVICES, HEALTH), engine=engine)
-    with runtime.unit(actor="seed") as ctx:
-        seed_city(ctx, people=DEMO_PEOPLE)
-    yield runtime
-    engine.dispose()
-
-
-def snapshot(page: Page, name: str) -> None:
-    folder = os.environ.get("CIVICBRAIN_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"health-{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+def e2e_services() -> tuple[object, ...]:
+    return (*TEST_SERVICES, HEALTH)
 
 
 def answer_current_question(page: Page) -> None:
@@ -106,7 +62,7 @@ def test_patient_consults_clinician_corrects_patient_sees_review(page: Page) -> 
     page.get_by_role("button", name="Start").click()
     expect(page).to_have_url(re.compile(r"/health/consultations/[0-9a-f\-]{36}$"))
     consultation_id = page.url.rsplit("/", 1)[1]
-    snapshot(page, "chat")
+    snapshot(page, "health-chat")
 
     outcome = page.get_by_role("heading", name="What it might be")
     for asked in range(1, 31):
@@ -118,7 +74,7 @@ def test_patient_consults_clinician_corrects_patient_sees_review(page: Page) -> 
     expect(outcome).to_be_visible()
     expect(page.get_by_text("A clinician will review this consultation.")).to_be_visible()
     expect(page.locator("ol.differential li").first).to_be_visible()
-    snapshot(page, "chat-outcome")
+    snapshot(page, "health-chat-outcome")
     sign_out(page)
 
     sign_in(page, "clinician")
@@ -126,7 +82,7 @@ def test_patient_consults_clinician_corrects_patient_sees_review(page: Page) -> 
     case = page.locator(f"#case-{consultation_id}")
     expect(case).to_be_visible()
     expect(case.locator("table.differential tbody tr").first).to_be_visible()
-    snapshot(page, "queue")
+    snapshot(page, "health-queue")
     case.get_by_label("Correct it").check()
     case.get_by_label(re.compile("Your diagnosis")).fill(CORRECTION)
     case.get_by_label(re.compile("Urgency")).select_option("emergency")
@@ -148,14 +104,14 @@ def test_pool_wearables_epidemic_and_village_doctor_pages_work_in_the_browser(pa
     expect(page.get_by_role("heading", name="My membership")).to_be_visible()
     expect(page.get_by_role("heading", name="What my fees paid for")).to_be_visible()
     expect(page.locator("table.data").first).to_contain_text("Cerebral infarction")  # the seeded paid claim
-    snapshot(page, "pool")
+    snapshot(page, "health-pool")
     page.goto("/health/wearables")
     page.get_by_role("button", name="I agree to heart-rate alerts").click()
     expect(page.get_by_role("button", name="Withdraw my consent")).to_be_visible()
     page.goto("/health/epidemic")
     page.get_by_role("button", name="Yes", exact=True).click()  # severely short of breath
     expect(page.get_by_role("heading", name="Go to hospital")).to_be_visible()
-    snapshot(page, "epidemic")
+    snapshot(page, "health-epidemic")
     sign_out(page)
 
     sign_in(page, "clinician")
@@ -164,4 +120,4 @@ def test_pool_wearables_epidemic_and_village_doctor_pages_work_in_the_browser(pa
     page.get_by_role("button", name="Suggest").click()
     expect(page.get_by_role("heading", name="Most likely")).to_be_visible()
     expect(page.get_by_role("heading", name="Ask next")).to_be_visible()
-    snapshot(page, "village-doctor")
+    snapshot(page, "health-village-doctor")

@@ -7,21 +7,13 @@ Set CIVICBRAIN_SCREENSHOTS to a folder to save screenshots of the page before an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from civicbrain.core.context import Runtime
-from civicbrain.core.db import create_engine
-from civicbrain.core.settings import Settings
-from civicbrain.demo.city import seed_city
-from civicbrain.migrations.runner import upgrade_engine
 from civicbrain.services.traffic import SERVICE as TRAFFIC
 from civicbrain.services.traffic.domain.scenarios import ScenarioNotFound, resco_scenario
-from tests.e2e.conftest import DEMO_PEOPLE
-from tests.e2e.test_contest_flow import sign_in, sign_out, snapshot
+from tests.e2e.browsing import sign_in, sign_out, snapshot
 from tests.support import TEST_SERVICES
 
 pytestmark = pytest.mark.e2e
@@ -29,27 +21,12 @@ SCENARIO = "cologne1"  # one junction: the quickest real network to simulate
 
 
 @pytest.fixture(scope="module")
-def live_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The e2e conftest's server and browser, over a demo city that also runs the traffic service."""
+def e2e_services() -> tuple[object, ...]:
     try:
         resco_scenario(SCENARIO)
     except ScenarioNotFound as exc:
         pytest.skip(str(exc))
-    path: Path = tmp_path_factory.mktemp("e2e-traffic") / "civicbrain.db"
-    engine = create_engine(f"sqlite:///{path}")
-    upgrade_engine(engine)
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite:///{path}",
-        secret_key="e2e-secret-key-" + "s" * 40,
-        ledger_pepper="e2e-ledger-pepper-" + "p" * 40,
-        instance_name="Test City",
-    )
-    runtime = Runtime(settings, (*TEST_SERVICES, TRAFFIC), engine=engine)
-    with runtime.unit(actor="seed") as ctx:
-        seed_city(ctx, people=DEMO_PEOPLE)
-    yield runtime
-    engine.dispose()
+    return (*TEST_SERVICES, TRAFFIC)
 
 
 def test_operator_runs_a_scenario_and_sees_junctions_shadow_and_comparison(page: Page) -> None:
