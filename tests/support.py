@@ -36,3 +36,16 @@ TEST_CARDS = (
     card(id="testsvc.advisory_model", title="Advisory model", status="advisory"),
 )
 TEST_SERVICES = (CONCESSIONS,)
+
+
+def demo_passwords() -> dict[str, str]:
+    """Every demo sign-in: the core's demo city and the users the services' seeds add."""
+    from civicbrain.demo.city import DEMO_USERS
+    from civicbrain.services.credit.seed import DEMO_OFFICERS
+    from civicbrain.services.health.seed import CLINICIAN
+
+    return (
+        {u.username: u.password for u in DEMO_USERS}
+        | {officer[0]: officer[1] for officer in DEMO_OFFICERS}
+        | {CLINICIAN[0]: CLINICIAN[1]}
+    )

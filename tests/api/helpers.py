@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from civicbrain.demo.city import DEMO_USERS
+from tests.support import demo_passwords
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS}
+PASSWORDS = demo_passwords()
 
 
-def auth(client, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
+def auth(client, username: str, password: str | None = None) -> dict[str, str]:
+    password = password or PASSWORDS[username]
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.core.context import Runtime
 from civicbrain.core.errors import Conflict, Forbidden, ValidationFailed
 from civicbrain.core.ledger import verify
+from tests.support import TEST_CARDS, TEST_SERVICES
 
 
 def first_receipt(runtime, person="P0001"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-from tests.support import card
 
 from civicbrain.core.errors import NotPermittedByRegister, PrivacyViolation, ValidationFailed
 from civicbrain.core.privacy import DataCategory
+from tests.support import card
 
 GOOD = {
     "version": "1.0",

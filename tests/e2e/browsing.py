@@ -7,16 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from civicbrain.demo.city import DEMO_USERS
-from civicbrain.services.credit.seed import DEMO_OFFICERS
-from civicbrain.services.health.seed import CLINICIAN
+from tests.support import demo_passwords
 
-# Every demo sign-in: the core's demo city and the users the services' seeds add.
-PASSWORDS = (
-    {u.username: u.password for u in DEMO_USERS}
-    | {officer[0]: officer[1] for officer in DEMO_OFFICERS}
-    | {CLINICIAN[0]: CLINICIAN[1]}
-)
+PASSWORDS = demo_passwords()
 
 
 def sign_in(page: Page, username: str) -> None:

@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from tests.services.credit.test_credit_due_process import DEFAULTERS, active, noticed
 
 from civicbrain.core.errors import ValidationFailed
 from civicbrain.services.credit.domain.ftm import (
@@ -22,6 +21,7 @@ from civicbrain.services.credit.domain.ftm import (
 )
 from civicbrain.services.credit.domain.matching import SubjectRecord
 from civicbrain.services.credit.domain.names import NameKind
+from tests.services.credit.test_credit_due_process import DEFAULTERS, active, noticed
 
 PERSON = SubjectRecord("S1", NameKind.PERSON, ("Zhang Wei", "张伟"), ("1980-05-04",), ("cn",), ("35010219800504123X",))
 FIRM = SubjectRecord(

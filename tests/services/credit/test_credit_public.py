@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from tests.services.credit.test_credit_due_process import DEFAULTERS, active, noticed
 
 from civicbrain.core.errors import PrivacyViolation
 from civicbrain.core.privacy import DataCategory
@@ -25,6 +24,7 @@ from civicbrain.services.credit.domain.public import (
     monthly_flows,
     public_entry,
 )
+from tests.services.credit.test_credit_due_process import DEFAULTERS, active, noticed
 
 SUBJECT = SubjectRecord(id="S1", kind=NameKind.PERSON, names=("Zhang Wei",), identifiers=("35010219800504123X",))
 

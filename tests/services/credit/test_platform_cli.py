@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.support import TEST_SERVICES
 from typer.testing import CliRunner
 
 from civicbrain.core.context import Runtime
@@ -17,6 +16,7 @@ from civicbrain.migrations.runner import upgrade_engine
 from civicbrain.services.credit import SERVICE as CREDIT
 from civicbrain.services.credit.cli import app
 from civicbrain.services.credit.seed import WANG_FANG_ID
+from tests.support import TEST_SERVICES
 
 runner = CliRunner()
 PAIRS = """case_group,schema,name1,name2,is_match,quality,category,notes

@@ -20,9 +20,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from tests.conftest import Clock
-from tests.e2e.conftest import free_port
-from tests.support import TEST_SERVICES
 
 from civicbrain.api import create_app
 from civicbrain.core.context import Runtime
@@ -37,6 +34,9 @@ from civicbrain.services.credit.domain.federation import Direction, FederatedRec
 from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.models import CreditFederatedRecord, CreditListing
 from civicbrain.services.credit.seed import WANG_FANG_ID
+from tests.conftest import Clock
+from tests.e2e.conftest import free_port
+from tests.support import TEST_SERVICES
 
 SEEDED = ("city-a", "city-b")
 

@@ -14,22 +14,23 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.api import create_app
 from civicbrain.core.audit import audit_algorithm
 from civicbrain.core.context import Runtime
 from civicbrain.core.errors import PrivacyViolation
 from civicbrain.core.exchange import FieldDecl
-from civicbrain.demo.city import DEMO_USERS, seed_city
+from civicbrain.demo.city import seed_city
 from civicbrain.services.credit import SERVICE as CREDIT
 from civicbrain.services.credit import service
 from civicbrain.services.credit.algorithms import CITY_SCORE
 from civicbrain.services.credit.feeds import ADMINISTRATIVE_PENALTIES, _feed
 from civicbrain.services.credit.models import CreditListing
-from civicbrain.services.credit.seed import DEMO_OFFICERS, LI_WEI_ID, WANG_FANG_ID
+from civicbrain.services.credit.seed import LI_WEI_ID, WANG_FANG_ID
+from tests.api.helpers import auth
+from tests.support import TEST_CARDS, TEST_SERVICES, demo_passwords
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {o[0]: o[1] for o in DEMO_OFFICERS}
+PASSWORDS = demo_passwords()
 SCORE_CONTEXTS = ("library", "public bike", "museum", "service hall")
 ALL_CONTEXTS = ("public tender", "subsidy", "rail ticket", "tax service", *SCORE_CONTEXTS)
 
@@ -46,12 +47,6 @@ def city(settings, engine, clock) -> Runtime:  # type: ignore[no-untyped-def]
 def api(city: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime=city), raise_server_exceptions=False) as client:
         yield client
-
-
-def auth(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def wang_fang_listing(client: TestClient) -> dict[str, Any]:

@@ -10,17 +10,15 @@ import shutil
 import pytest
 import schemathesis  # noqa: F401  (schemathesis.openapi is used below)
 from hypothesis import HealthCheck, given, settings
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.core.context import Runtime
 from civicbrain.core.db import create_engine
-from civicbrain.demo.city import DEMO_USERS
 from civicbrain.services.credit import SERVICE as CREDIT
 from civicbrain.services.credit.domain.matching import Matcher, SubjectRecord
 from civicbrain.services.credit.domain.names import NameKind
-from civicbrain.services.credit.seed import DEMO_OFFICERS
+from tests.support import TEST_CARDS, TEST_SERVICES, demo_passwords
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {o[0]: o[1] for o in DEMO_OFFICERS}
+PASSWORDS = demo_passwords()
 TOKENS: dict[str, str] = {}
 EXAMPLES = 15
 

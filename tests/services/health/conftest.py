@@ -70,3 +70,27 @@ def fitted_models(synthetic_train):
     evidence = EvidenceNaiveBayes().fit(synthetic_train)
     differential = DifferentialModel(regularisation=0.1).fit(synthetic_train[::3], evidence)
     return evidence, differential
+
+
+@pytest.fixture
+def health_runtime(settings, engine, clock):  # type: ignore[no-untyped-def]
+    """The demo city (40 residents) with the health service loaded."""
+    from civicbrain.core.context import Runtime
+    from civicbrain.demo.city import seed_city
+    from civicbrain.services.health import SERVICE as HEALTH
+    from tests.support import TEST_CARDS, TEST_SERVICES
+
+    runtime = Runtime(settings, (*TEST_SERVICES, HEALTH), engine=engine, clock=clock, extra_cards=TEST_CARDS)
+    with runtime.unit(actor="seed") as ctx:
+        seed_city(ctx, people=40)
+    return runtime
+
+
+@pytest.fixture
+def api(health_runtime):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from civicbrain.api import create_app
+
+    with TestClient(create_app(runtime=health_runtime), raise_server_exceptions=False) as client:
+        yield client

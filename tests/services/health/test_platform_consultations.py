@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.support import TEST_CARDS, TEST_SERVICES
 
-from civicbrain.api import create_app
-from civicbrain.core.context import Runtime
 from civicbrain.core.models import GroundTruth
-from civicbrain.demo.city import DEMO_USERS, seed_city
-from civicbrain.services.health import SERVICE as HEALTH
 from civicbrain.services.health.consultations import URGENCY_WORDS
 from civicbrain.services.health.domain.doctor import initial_complaints, start_consultation
 from civicbrain.services.health.domain.knowledge_base import BINARY, load_knowledge_base
-from civicbrain.services.health.seed import CLINICIAN
+from tests.api.helpers import auth
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
 BASE = "/api/v1/health"
-
-
-@pytest.fixture
-def health_runtime(settings, engine, clock) -> Runtime:  # type: ignore[no-untyped-def]
-    runtime = Runtime(settings, (*TEST_SERVICES, HEALTH), engine=engine, clock=clock, extra_cards=TEST_CARDS)
-    with runtime.unit(actor="seed") as ctx:
-        seed_city(ctx, people=40)
-    return runtime
-
-
-@pytest.fixture
-def api(health_runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime=health_runtime), raise_server_exceptions=False) as client:
-        yield client
-
-
-def auth(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def patient_answer(pathology: str, question: dict) -> object:

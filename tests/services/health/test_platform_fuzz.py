@@ -11,15 +11,14 @@ import schemathesis  # noqa: F401  (schemathesis.openapi is used below)
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.api import create_app
 from civicbrain.core.context import Runtime
-from civicbrain.demo.city import DEMO_USERS, seed_city
+from civicbrain.demo.city import seed_city
 from civicbrain.services.health import SERVICE as HEALTH
-from civicbrain.services.health.seed import CLINICIAN
+from tests.support import TEST_CARDS, TEST_SERVICES, demo_passwords
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
+PASSWORDS = demo_passwords()
 CLINICIAN_PATHS = ("/queue", "/review", "/wearables/scan", "/village-doctor", "/settlement", "/pool/objected")
 EXAMPLES = 10
 

@@ -8,15 +8,14 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.api import create_app
 from civicbrain.core.context import Runtime
-from civicbrain.demo.city import DEMO_USERS, seed_city
+from civicbrain.demo.city import seed_city
 from civicbrain.services.health import SERVICE as HEALTH
-from civicbrain.services.health.seed import CLINICIAN
+from tests.support import TEST_CARDS, TEST_SERVICES, demo_passwords
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
+PASSWORDS = demo_passwords()
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support import TEST_CARDS, TEST_SERVICES
 
 from civicbrain.api import create_app
 from civicbrain.core.context import Runtime
@@ -19,6 +18,7 @@ from civicbrain.demo.city import DEMO_USERS, seed_city
 from civicbrain.services.health import SERVICE as HEALTH
 from civicbrain.services.health.domain.mutual_aid import share_per_member
 from civicbrain.services.health.seed import CLINICIAN
+from tests.support import TEST_CARDS, TEST_SERVICES
 
 BASE = "/api/v1/health/pool"
 RESIDENTS = ("alice", "bob", "chen")  # fresh members, so the demo pool's own claims stay out of the sums

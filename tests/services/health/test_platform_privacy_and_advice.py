@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.support import TEST_CARDS, TEST_SERVICES, card
 
-from civicbrain.api import create_app
-from civicbrain.core.context import Runtime
 from civicbrain.core.errors import PrivacyViolation
 from civicbrain.core.privacy import DataCategory
 from civicbrain.core.register import Register
-from civicbrain.demo.city import DEMO_USERS, seed_city
 from civicbrain.services.health import SERVICE as HEALTH
 from civicbrain.services.health import wearable_alerts
 from civicbrain.services.health.feeds import WEARABLE_MINUTES
 from civicbrain.services.health.models import Consultation, PoolMember
-from civicbrain.services.health.seed import CLINICIAN, seed_wearable_demo, simulated_consultation
+from civicbrain.services.health.seed import seed_wearable_demo, simulated_consultation
+from tests.api.helpers import auth
+from tests.support import card
 
-PASSWORDS = {u.username: u.password for u in DEMO_USERS} | {CLINICIAN[0]: CLINICIAN[1]}
 BASE = "/api/v1/health"
-
-
-@pytest.fixture
-def health_runtime(settings, engine, clock) -> Runtime:  # type: ignore[no-untyped-def]
-    runtime = Runtime(settings, (*TEST_SERVICES, HEALTH), engine=engine, clock=clock, extra_cards=TEST_CARDS)
-    with runtime.unit(actor="seed") as ctx:
-        seed_city(ctx, people=40)
-    return runtime
-
-
-@pytest.fixture
-def api(health_runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime=health_runtime), raise_server_exceptions=False) as client:
-        yield client
-
-
-def auth(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 # --- purpose binding -----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.api.helpers import auth
 from typer.testing import CliRunner
 
 from civicbrain.core.context import Runtime
@@ -17,6 +16,7 @@ from civicbrain.services.traffic.cli import app as traffic_cli
 from civicbrain.services.traffic.domain.network import read_network
 from civicbrain.services.traffic.feeds import DETECTOR_COUNTS
 from civicbrain.services.traffic.geo import network_geojson
+from tests.api.helpers import auth
 
 SUMMARY_KEYS = {
     "delay_mean",

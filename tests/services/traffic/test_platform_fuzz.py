@@ -11,12 +11,12 @@ import shutil
 import schemathesis  # noqa: F401  (schemathesis.openapi is used below)
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from tests.api.helpers import PASSWORDS
 
 from civicbrain.core.context import Runtime
 from civicbrain.core.db import create_engine
 from civicbrain.services.concessions import SERVICE as CONCESSIONS
 from civicbrain.services.traffic import SERVICE as TRAFFIC
+from tests.api.helpers import PASSWORDS
 
 EXAMPLES = 15
 
