@@ -129,3 +129,33 @@ def test_subjects_are_pseudonymous_but_public_things_are_not(ctx):
     entry = ctx.ledger.get(person.id)
     assert entry.subject_ref.startswith("ps:") and "P77" not in entry.subject_ref
     assert ctx.ledger.ref("junction:J12") == "junction:J12"
+
+
+def test_concurrent_writers_queue_up_instead_of_forking_the_chain(runtime):
+    """Four writers at once, each deciding about the same new person and one of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def writer(n: int) -> int:
+        for i in range(10):
+            with runtime.unit() as ctx:
+                decide(ctx, subject="person:shared" if i % 2 else f"person:w{n}-{i}")
+        return n
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sorted(pool.map(writer, range(4))) == [0, 1, 2, 3]
+    result = check(runtime)
+    assert result.ok and result.checked == 40
+    with runtime.unit() as ctx:
+        assert len(ctx.ledger.for_subject("person:shared")) == 20
+        assert all(not e.erased for e in ctx.ledger.for_subject("person:shared"))
+
+
+def test_a_rolled_back_savepoint_leaves_no_gap(runtime):
+    with runtime.unit() as ctx:
+        decide(ctx, subject="person:a")
+        savepoint = ctx.session.begin_nested()
+        decide(ctx, subject="person:b")
+        savepoint.rollback()
+        decide(ctx, subject="person:c")
+    result = check(runtime)
+    assert result.ok and result.checked == 2

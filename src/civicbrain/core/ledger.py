@@ -166,6 +166,11 @@ _APPEND_POSTGRES = text(
 )
 _SUBJECT_KEY = select(SubjectKey.key).where(SubjectKey.subject_ref == bindparam("ref"))
 _INSERT_SUBJECT_KEY = insert(cast(Table, SubjectKey.__table__))
+_GET_OR_CREATE_KEY_POSTGRES = text(
+    "WITH created AS (INSERT INTO core_subject_keys (subject_ref, key, created_at) "
+    "VALUES (:ref, :key, :created_at) ON CONFLICT (subject_ref) DO NOTHING RETURNING key) "
+    "SELECT key FROM created UNION ALL SELECT key FROM core_subject_keys WHERE subject_ref = :ref LIMIT 1"
+)
 _HEAD_IN_TRANSACTION = "civicbrain.ledger.head"  # session.info key: (transaction, seq, hash)
 
 
@@ -296,15 +301,31 @@ class Ledger:
         cached = self._ciphers.get(ref)
         if cached is not None:
             return cached
-        key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar()
-        if key is None:
-            if not create:
-                return None
-            key = Fernet.generate_key()
-            self.session.execute(_INSERT_SUBJECT_KEY, {"subject_ref": ref, "key": key, "created_at": self.clock()})
+        key: bytes | None
+        if create and self.session.get_bind().dialect.name == "postgresql":
+            key = self._key_postgres(ref)
+        else:
+            key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar()
+            if key is None:
+                if not create:
+                    return None
+                key = Fernet.generate_key()
+                self.session.execute(_INSERT_SUBJECT_KEY, {"subject_ref": ref, "key": key, "created_at": self.clock()})
         cipher = Fernet(key)
         self._ciphers[ref] = cipher
         return cipher
+
+    def _key_postgres(self, ref: str) -> bytes:
+        """The subject's key, created if new, in one round trip; safe when two writers race to create it.
+
+        ``ON CONFLICT DO NOTHING`` waits for a concurrent creator and then yields nothing; the
+        statement's snapshot may predate that creator's commit, hence the second look.
+        """
+        params = {"ref": ref, "key": Fernet.generate_key(), "created_at": self.clock()}
+        key = self.session.execute(_GET_OR_CREATE_KEY_POSTGRES, params).scalar()
+        if key is None:
+            key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar_one()
+        return bytes(key)
 
     def forget_subject(self, subject: str) -> bool:
         """Erase a subject's personal payloads by destroying their key. Returns whether one existed."""
