@@ -52,7 +52,8 @@ def test_every_command_has_help(cli):
 
 
 def test_seed_verify_and_register(cli, tmp_path):
-    assert "demo-citizen-pass" in cli("demo", "seed")
+    seeded = cli("demo", "seed")
+    assert "demo-citizen-pass" in seeded and "demo-clinician-pass" in seeded  # services' sign-ins too
     assert "already seeded" in cli("demo", "seed")
     report = json.loads(cli("ledger", "verify", "--json"))
     # 300 concession decisions, plus whatever the other installed services seed.

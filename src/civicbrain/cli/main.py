@@ -105,6 +105,9 @@ def demo_seed() -> None:
         table.add_column(column)
     for user in DEMO_USERS:
         table.add_row(user.username, user.password, user.role.value, user.display_name)
+    for spec in rt.services.values():
+        for username, password, who in spec.demo_sign_ins:
+            table.add_row(username, password, f"({spec.name})", who)
     console.print(table)
 
 

@@ -57,6 +57,9 @@ class ServiceSpec:
     purge_expired: Callable[[Platform], dict[str, int]] | None = None
     # Seeds the demo city with this service's data (called by `civicbrain demo seed`).
     seed_demo: Callable[[Platform], None] | None = None
+    # Development-only sign-ins the service's demo seed creates: (username, password, who), printed by
+    # `civicbrain demo seed` beside the core's.
+    demo_sign_ins: Sequence[tuple[str, str, str]] = ()
     tags: Sequence[str] = field(default_factory=tuple)
 
 

@@ -23,7 +23,7 @@ from civicbrain.services.credit.cli import app as cli
 from civicbrain.services.credit.feeds import FEEDS
 from civicbrain.services.credit.hooks import on_erase, subject_data
 from civicbrain.services.credit.pages import router as pages
-from civicbrain.services.credit.seed import seed_demo
+from civicbrain.services.credit.seed import DEMO_OFFICERS, seed_demo
 from civicbrain.services.credit.service import on_appeal_decided
 
 SERVICE = ServiceSpec(
@@ -42,4 +42,5 @@ SERVICE = ServiceSpec(
     on_erase=on_erase,
     subject_data=subject_data,
     seed_demo=seed_demo,
+    demo_sign_ins=tuple((username, password, who) for username, password, who, _agency in DEMO_OFFICERS),
 )

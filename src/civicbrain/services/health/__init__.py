@@ -18,7 +18,7 @@ from civicbrain.services.health.cli import app as cli
 from civicbrain.services.health.feeds import FEEDS
 from civicbrain.services.health.pages import router as pages
 from civicbrain.services.health.records import on_appeal_decided, on_erase, purge_expired, subject_data
-from civicbrain.services.health.seed import seed_demo
+from civicbrain.services.health.seed import CLINICIAN, seed_demo
 
 SERVICE = ServiceSpec(
     name="health",
@@ -37,4 +37,5 @@ SERVICE = ServiceSpec(
     purge_expired=purge_expired,
     subject_data=subject_data,
     seed_demo=seed_demo,
+    demo_sign_ins=(CLINICIAN,),
 )
