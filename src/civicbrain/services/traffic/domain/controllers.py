@@ -61,7 +61,8 @@ class Controller:
         return SafetyLimits()
 
     def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
-        raise NotImplementedError
+        """Adaptive controllers pick the next phase here; fixed-time and actuated ones leave it to SUMO."""
+        raise TypeError(f"controller '{self.name}' does not choose phases: SUMO runs its program")
 
     def get_params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
