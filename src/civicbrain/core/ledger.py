@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from civicbrain.core.errors import NotFound
@@ -159,17 +159,19 @@ _MOVE_HEAD = (
 _INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
 _ENTRY_COLUMNS = (*_HASHED_COLUMNS, "payload", "entry_hash")
 # PostgreSQL can insert the entry and move the head in one statement: one round trip per append.
-_APPEND_POSTGRES = text(
+# Sent through the driver directly (psycopg placeholders): on this hot path SQLAlchemy's per-call
+# work cost more than the round trip itself (bench/core_bench.py). psycopg prepares it server-side.
+_APPEND_POSTGRES = (
     f"WITH entry AS (INSERT INTO core_ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)}) RETURNING seq) "
-    "UPDATE core_ledger_head SET seq = (SELECT seq FROM entry), entry_hash = :entry_hash WHERE id = 1"
+    f"VALUES ({', '.join('%(' + c + ')s' for c in _ENTRY_COLUMNS)}) RETURNING seq) "
+    "UPDATE core_ledger_head SET seq = (SELECT seq FROM entry), entry_hash = %(entry_hash)s WHERE id = 1"
 )
 _SUBJECT_KEY = select(SubjectKey.key).where(SubjectKey.subject_ref == bindparam("ref"))
 _INSERT_SUBJECT_KEY = insert(cast(Table, SubjectKey.__table__))
-_GET_OR_CREATE_KEY_POSTGRES = text(
+_GET_OR_CREATE_KEY_POSTGRES = (
     "WITH created AS (INSERT INTO core_subject_keys (subject_ref, key, created_at) "
-    "VALUES (:ref, :key, :created_at) ON CONFLICT (subject_ref) DO NOTHING RETURNING key) "
-    "SELECT key FROM created UNION ALL SELECT key FROM core_subject_keys WHERE subject_ref = :ref LIMIT 1"
+    "VALUES (%(ref)s, %(key)s, %(created_at)s) ON CONFLICT (subject_ref) DO NOTHING RETURNING key) "
+    "SELECT key FROM created UNION ALL SELECT key FROM core_subject_keys WHERE subject_ref = %(ref)s LIMIT 1"
 )
 _HEAD_IN_TRANSACTION = "civicbrain.ledger.head"  # session.info key: (transaction, seq, hash)
 
@@ -262,7 +264,7 @@ class Ledger:
         # entry cost more than the hashing and the encryption (bench/core_bench.py).
         row = {**fields, "payload": ciphertext, "entry_hash": digest}
         if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(_APPEND_POSTGRES, row)
+            self._driver().execute(_APPEND_POSTGRES, row)
         else:
             self.session.execute(_INSERT_ENTRY, row)
             self.session.execute(_MOVE_HEAD, {"new_seq": fields["seq"], "new_hash": digest})
@@ -322,10 +324,14 @@ class Ledger:
         statement's snapshot may predate that creator's commit, hence the second look.
         """
         params = {"ref": ref, "key": Fernet.generate_key(), "created_at": self.clock()}
-        key = self.session.execute(_GET_OR_CREATE_KEY_POSTGRES, params).scalar()
-        if key is None:
-            key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar_one()
-        return bytes(key)
+        found = self._driver().execute(_GET_OR_CREATE_KEY_POSTGRES, params).fetchone()
+        if found is None:
+            return bytes(self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar_one())
+        return bytes(found[0])
+
+    def _driver(self) -> Any:
+        """The psycopg connection under this session's transaction (PostgreSQL hot paths only)."""
+        return self.session.connection().connection.driver_connection
 
     def forget_subject(self, subject: str) -> bool:
         """Erase a subject's personal payloads by destroying their key. Returns whether one existed."""
