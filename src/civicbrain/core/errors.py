@@ -81,13 +81,6 @@ class NotPermittedByRegister(UserError):
     code = "algorithm_not_permitted"
 
 
-class RefusedUse(UserError):
-    """A request for something this platform refuses to build (see ARCHITECTURE.md)."""
-
-    status_code = 403
-    code = "refused_use"
-
-
 class ConfigurationError(CivicError):
     """The platform is configured unsafely or inconsistently; raised at start-up."""
 
