@@ -1,0 +1,718 @@
+"""Credit service at scale on PostgreSQL: intake, check API p99, daily expiry job, batch scoring.
+
+Protocol (printed with the figures and written to bench/results/credit_scale_bench.json):
+
+0. A private schema on ``--pg-url``, migrated with ``upgrade_engine`` and dropped afterwards. The
+   bench bulk-loads (COPY through psycopg) ``--subjects`` synthetic persons into ``credit_subjects``
+   with their blocking keys in ``credit_name_keys`` (``domain.blocking.name_keys``, as
+   ``candidates.index_subject`` writes them, so ``names_indexed`` is true), and ``--listings``
+   listings on the court-defaulter list whose JSON columns come from the domain's own transitions
+   (``store.write_listing``): 50% active (2% of those past their maximum, due for the expiry job),
+   20% expired, 15% repaired, 15% proposed. Names repeat like real ones (100 surnames x 3,600 given
+   names), so name keys have realistic posting sizes.
+1. Intake: ``Exchange.ingest_file`` of a generated CSV of ``--intake-rows`` enforcement-outcome
+   records (the ``intermediate-court/enforcement_outcomes`` feed), records/s = rows / wall seconds.
+2. Check API: the real app (``create_app`` with a ``Runtime`` on that schema and the credit service)
+   under uvicorn in a subprocess on a free 127.0.0.1 port; a tender officer signs in through
+   ``/api/v1/auth/token``; an async httpx client sends ``POST /api/v1/credit/check`` open-loop at a
+   fixed ``--rate`` for ``--seconds`` (each request is scheduled on time, never waiting for earlier
+   answers), a quarter each: ID number listed, ID number unlisted, name+DOB listed, name+DOB
+   unlisted. Latency = send to full response, so queueing in the server counts.
+3. Expiry: ``service.expire_due(ctx)`` once, in one unit of work (commit included).
+4. Scoring: ``--optins`` residents in ``core_people``/``credit_score_optins``; ``core.batch.map_jobs``
+   (``backend="processes"``) over chunks of ``--chunk`` person ids; each job loads the chunk's
+   records from the exchange in one query, turns them into ``ScoreEvent``s exactly as
+   ``scores.score_events`` does, calls the domain's ``compute_score`` with the published points
+   table and writes score, band, factors, reasons and improvements back in one statement. The
+   service's ``rescore_all`` is a per-person loop that also appends a ledger decision per person;
+   the ledger's append rate is measured by ``core_bench.py`` and is not repeated here.
+
+Timings are wall-clock on a shared machine; see the load average in the protocol.
+
+Run: nice -n 5 .venv/bin/python bench/credit_scale_bench.py [--quick] [--only PART] [--pg-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import percentile, write_results  # noqa: E402
+
+from civicbrain.core.context import Runtime  # noqa: E402
+from civicbrain.core.db import create_engine  # noqa: E402
+from civicbrain.core.identity import Role, create_user  # noqa: E402
+from civicbrain.core.models import Agency  # noqa: E402
+from civicbrain.core.settings import Settings  # noqa: E402
+from civicbrain.demo.city import AGENCIES as CITY_AGENCIES  # noqa: E402
+from civicbrain.migrations.runner import upgrade_engine  # noqa: E402
+from civicbrain.services.credit.catalogue import EXTRA_AGENCIES, LISTS, MEMORANDA  # noqa: E402
+from civicbrain.services.credit.domain import listing as due  # noqa: E402
+from civicbrain.services.credit.domain.blocking import name_keys  # noqa: E402
+from civicbrain.services.credit.domain.catalogue import CITY_SCORE_TABLE  # noqa: E402
+from civicbrain.services.credit.domain.listing import HumanReviewer  # noqa: E402
+from civicbrain.services.credit.domain.names import NameKind  # noqa: E402
+from civicbrain.services.credit.domain.score import ScoreEvent, compute_score  # noqa: E402
+from civicbrain.services.credit.feeds import ENFORCEMENT_OUTCOMES, SCORE_RULE_OF_FEED  # noqa: E402
+from civicbrain.services.credit.seed import DEMO_OFFICERS  # noqa: E402
+from civicbrain.services.credit.store import list_row, memorandum_row, new_listing_row, write_listing  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TARGETS = {"intake": 20_000.0, "check_p99_ms": 25.0, "expiry_s": 300.0, "scoring_s": 600.0}
+COURT_LIST = next(d for d in LISTS if d.code == "court-judgement-defaulters")
+TENDER = next(o for o in DEMO_OFFICERS if o[0] == "tender-officer")
+# The bench's clock: listings are generated around this moment, and every unit of work uses it.
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SURNAMES = (  # noqa: SIM905 - a word list reads better as text
+    "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Luo Gao Zheng Liang Xie Song Tang Han"
+    " Feng Deng Cao Peng Zeng Xiao Tian Dong Pan Yuan Cai Jiang Yu Du Ye Cheng Wei Su Lu Ding Ren Shen Yao Jin Fu"
+    " Zhong Cui Tan Liao Fan Wan Qin Dai Lei Hao Shi Gu Meng Bai Long Duan Kong Qiu Xiong Qian Kang Mao Hong Yin Jia"
+    " Yi Shao Hou Wen Xiang Chang Niu Qi Mo Lan Zou Xia Yan Ou Ge Ni Shu Geng Fei Bao Pu Ling Ruan"
+).split()
+SYLLABLES = (  # noqa: SIM905
+    "an bo chao dan fang gang hua hui jian jie jing jun kai lan lei li lin ling mei min ming na ning peng ping qiang"
+    " qing rong rui shan sheng tao ting wei wen xia xiang xin xiu yan yang yi ying yong yu yuan yun ze zhen zhi zhong"
+    " hong bin chun feng guo hai hao"
+).split()
+
+
+@dataclass
+class Sizes:
+    subjects: int
+    listings: int
+    intake_rows: int
+    rate: int
+    seconds: int
+    optins: int
+    chunk: int
+
+
+@dataclass
+class Result:
+    name: str
+    size: str
+    figure: float
+    unit: str
+    target: str
+    met: bool
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+# --- synthetic people ----------------------------------------------------------------------------
+
+
+def id_number(index: int) -> str:
+    """An 18-character resident ID number, unique per index (not check-digit valid: nothing checks it)."""
+    return f"3501{index:013d}X"
+
+
+def person_name(index: int) -> str:
+    s, g = len(SURNAMES), len(SYLLABLES)
+    given = SYLLABLES[(index // s) % g] + SYLLABLES[(index // (s * g)) % g]
+    return f"{SURNAMES[index % s]} {given.capitalize()}"
+
+
+def birth_date(index: int) -> str:
+    return (date(1950, 1, 1) + timedelta(days=(index * 7919) % 20_000)).isoformat()
+
+
+def subject_id(index: int) -> str:
+    return f"person-{id_number(index)}"  # store.subject_id_for with an identifier
+
+
+@lru_cache(maxsize=400_000)
+def keys_of(name: str) -> tuple[str, ...]:
+    return tuple(sorted({k[:120] for k in name_keys(name, NameKind.PERSON)}))
+
+
+def listed_subject(listing: int, sizes: Sizes) -> int:
+    """Listings are spread evenly over the subjects, one each."""
+    return listing * (sizes.subjects // sizes.listings)
+
+
+def listing_state(listing: int) -> str:
+    slot = listing % 20
+    if slot < 10:
+        return "due" if listing % 500 == 0 else "active"  # 2% of the active ones reached their maximum
+    return "expired" if slot < 14 else "repaired" if slot < 17 else "proposed"
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+def bench_settings() -> Settings:
+    return Settings(
+        environment="test",
+        secret_key=os.environ.get("CB_BENCH_SECRET") or secrets.token_hex(32),
+        ledger_pepper=os.environ.get("CB_BENCH_PEPPER") or secrets.token_hex(32),
+        password_time_cost=1,  # signing in is not what is measured
+        password_memory_kib=8192,
+    )
+
+
+def schema_engine(url: str, schema: str) -> Engine:
+    return create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def runtime_on(engine: Engine) -> Runtime:
+    from civicbrain.core.registry import load_services
+
+    return Runtime(bench_settings(), load_services(["credit"]), engine=engine, clock=lambda: NOW)
+
+
+@contextmanager
+def private_schema(url: str) -> Iterator[tuple[str, Engine]]:
+    schema = f"cb_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = schema_engine(url, schema)
+    try:
+        upgrade_engine(engine)
+        yield schema, engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def copy_rows(engine: Engine, table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> None:
+    """COPY through psycopg: the fastest way PostgreSQL takes millions of rows."""
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
+def counted(
+    rows: Iterator[tuple[Any, ...]], bar: Progress, task: Any, every: int = 10_000
+) -> Iterator[tuple[Any, ...]]:
+    for n, row in enumerate(rows, start=1):
+        if n % every == 0:
+            bar.update(task, completed=n)
+        yield row
+
+
+# --- population ----------------------------------------------------------------------------------
+
+
+def setup_catalogue(runtime: Runtime) -> None:
+    """Agencies, lists, memoranda, the tender officer and the feeds: what a check and an intake need."""
+    with runtime.unit(actor="bench") as ctx:
+        for agency_id, name, contact in (*CITY_AGENCIES, *EXTRA_AGENCIES):
+            if ctx.session.get(Agency, agency_id) is None:
+                ctx.session.add(Agency(id=agency_id, name=name, contact=contact))
+        ctx.session.flush()
+        for definition in LISTS:
+            ctx.session.add(list_row(definition))
+        ctx.session.flush()
+        for memo in MEMORANDA:
+            ctx.session.add(memorandum_row(memo))
+        username, password, display, agency = TENDER
+        create_user(
+            ctx.session, username=username, password=password, role=Role.OFFICER, display_name=display, agency_id=agency
+        )
+        ctx.exchange.register_spec(ENFORCEMENT_OUTCOMES)
+
+
+def subject_rows(sizes: Sizes) -> Iterator[tuple[Any, ...]]:
+    created = NOW.isoformat()
+    for i in range(sizes.subjects):
+        yield (subject_id(i), "person", person_name(i), "[]", birth_date(i), "cn", id_number(i), None, True, created)
+
+
+def name_key_rows(sizes: Sizes) -> Iterator[tuple[Any, ...]]:
+    for i in range(sizes.subjects):
+        for key in keys_of(person_name(i)):
+            yield (key, subject_id(i))
+
+
+LISTING_COLUMNS = (
+    "id", "list_code", "subject_id", "state", "reasons", "facts", "duration_months", "proposed_at", "proposed_by",
+    "notice", "objection", "repair", "corrections", "effective_from", "expires_at", "ended_at", "notice_receipt",
+    "appeal_id", "repair_receipt", "origin_instance", "updated_at",
+)  # fmt: skip
+
+
+def template_listing(state: str, start: datetime) -> due.Listing:
+    """A listing taken through the domain's own transitions to ``state``, so its JSON is what the service writes."""
+    officer = "court-officer"
+    listing, _ = due.propose_listing(
+        COURT_LIST, listing_id="template", subject_id="template", reasons=("did not pay as ordered",),
+        facts=("intermediate-court/enforcement_outcomes#(2026) Min 01 Zhi 1",), proposed_by=officer, now=start,
+    )  # fmt: skip
+    if state == "proposed":
+        return listing
+    listing, _ = due.send_notice(listing, COURT_LIST, now=start, sent_by=officer, channel="registered letter")
+    listing, _ = due.activate_after_window(listing, now=start + timedelta(days=COURT_LIST.objection_window_days + 1))
+    if state == "expired":
+        listing, _ = due.expire(listing, now=listing.expires_at or NOW)
+    elif state == "repaired":
+        reviewer = HumanReviewer("reviewer", "appeals reviewer")
+        at = start + timedelta(days=400)  # serious tier: repair only after a year's publication
+        listing, _ = due.apply_for_repair(listing, COURT_LIST, performance="paid", applied_by="template", now=at)
+        listing, _ = due.decide_repair(
+            listing, granted=True, reviewer=reviewer, checks=("payment confirmed",), answer="performed", now=at
+        )
+    return listing
+
+
+def template_rows(instance_id: str) -> dict[str, dict[str, Any]]:
+    """Column values of one listing per state; the generator varies ids and subjects only."""
+    months = COURT_LIST.max_duration_months
+    starts = {
+        "active": NOW - timedelta(days=90),
+        "due": NOW - timedelta(days=31 * months + 5),  # its maximum passed a few days ago
+        "expired": NOW - timedelta(days=31 * months + 60),
+        "repaired": NOW - timedelta(days=500),
+        "proposed": NOW - timedelta(days=2),
+    }
+    templates = {}
+    for state, start in starts.items():
+        listing = template_listing(state, start)
+        row = new_listing_row(listing, instance_id, NOW)
+        write_listing(row, listing, NOW)
+        templates[state] = {c: getattr(row, c) for c in LISTING_COLUMNS}
+    return templates
+
+
+def listing_rows(sizes: Sizes, instance_id: str) -> Iterator[tuple[Any, ...]]:
+    templates = template_rows(instance_id)
+    for j in range(sizes.listings):
+        values = dict(
+            templates[listing_state(j)],
+            id=f"{instance_id}-bench-{j:08d}",
+            subject_id=subject_id(listed_subject(j, sizes)),
+        )
+        yield tuple(json.dumps(v) if isinstance(v, (list, dict)) else v for v in values.values())
+
+
+def populate(engine: Engine, runtime: Runtime, sizes: Sizes, console: Console) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    with progress_bar(console) as bar:
+        for label, table, columns, rows, total in (
+            ("subjects", "credit_subjects",
+             ("id", "kind", "name", "aliases", "birth_date", "country", "identifier", "person_id", "names_indexed",
+              "created_at"), subject_rows(sizes), sizes.subjects),
+            ("name keys", "credit_name_keys", ("key", "subject_id"), name_key_rows(sizes), None),
+            ("listings", "credit_listings", LISTING_COLUMNS, listing_rows(sizes, runtime.settings.instance_id),
+             sizes.listings),
+        ):  # fmt: skip
+            task = bar.add_task(f"COPY {label}", total=total)
+            started = time.perf_counter()
+            copy_rows(engine, table, columns, counted(rows, bar, task))
+            seconds[label] = round(time.perf_counter() - started, 1)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        started = time.perf_counter()
+        conn.execute(text("ANALYZE"))  # as autovacuum would after a load this size
+        seconds["analyze"] = round(time.perf_counter() - started, 1)
+    return seconds
+
+
+# --- 1. intake -----------------------------------------------------------------------------------
+
+
+def write_outcomes_csv(path: Path, rows: int, sizes: Sizes) -> Path:
+    """Enforcement outcomes about existing subjects; every tenth names a resident who may opt in to the score."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_number", "subject_kind", "subject_name", "id_number", "birth_date", "person_id",
+                         "obligation", "outcome", "decided_on"])  # fmt: skip
+        for r in range(rows):
+            i = (r * 7) % sizes.subjects
+            person = f"R{r // 10 % max(sizes.optins, 1):08d}" if r % 10 == 0 else ""
+            writer.writerow([f"(2026) Min 01 Zhi {r}", "person", person_name(i), id_number(i), birth_date(i), person,
+                             f"pay RMB {1000 + r % 90_000}", "performed" if r % 3 == 0 else "unperformed",
+                             (NOW.date() - timedelta(days=r % 700)).isoformat()])  # fmt: skip
+    return path
+
+
+def bench_intake(runtime: Runtime, sizes: Sizes, console: Console) -> Result:
+    with tempfile.TemporaryDirectory(prefix="cb-credit-bench-") as folder:
+        path = write_outcomes_csv(Path(folder) / "enforcement_outcomes.csv", sizes.intake_rows, sizes)
+        with runtime.unit(actor="bench") as ctx, progress_bar(console) as bar:
+            feed = ctx.exchange.feed(ENFORCEMENT_OUTCOMES.agency_id, ENFORCEMENT_OUTCOMES.name)
+            task = bar.add_task("intake (ingest_file)", total=sizes.intake_rows)
+            started = time.perf_counter()
+            report = ctx.exchange.ingest_file(feed, path, progress=lambda done, *_: bar.update(task, completed=done))
+            elapsed = time.perf_counter() - started
+    assert report.accepted == sizes.intake_rows, report
+    rate = sizes.intake_rows / elapsed
+    return Result("intake (ingest_file, enforcement outcomes CSV)", f"{sizes.intake_rows:,} rows", rate, "records/s",
+                  "≥ 20,000/s", rate >= TARGETS["intake"], {"seconds": round(elapsed, 2)})  # fmt: skip
+
+
+# --- 2. check API --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(url: str, schema: str, port: int) -> None:
+    """The server side, run in a subprocess (``--serve``) so the load generator has its own core."""
+    import uvicorn
+
+    from civicbrain.api import create_app
+
+    app = create_app(runtime=runtime_on(schema_engine(url, schema)))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+@contextmanager
+def app_server(url: str, schema: str, port: int) -> Iterator[str]:
+    command = [sys.executable, __file__, "--serve", "--pg-url", url, "--schema", schema, "--port", str(port)]
+    server = subprocess.Popen(command, env=os.environ.copy())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/api/v1/openapi.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("the app did not start within 120 s")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def check_bodies(sizes: Sizes, count: int) -> list[dict[str, Any]]:
+    """A quarter each: ID listed, ID unlisted, name+DOB listed, name+DOB unlisted (subjects with no listing)."""
+    active = [j for j in range(0, sizes.listings, 1) if listing_state(j) == "active"]
+    stride = sizes.subjects // sizes.listings
+    bodies = []
+    for n in range(count):
+        listed = listed_subject(active[(n * 7919) % len(active)], sizes)
+        unlisted = (n * 104_729) % sizes.subjects
+        if stride > 1 and unlisted % stride == 0:
+            unlisted += 1  # listed subjects sit on multiples of the stride
+        who = listed if n % 2 == 0 else unlisted
+        if n % 4 < 2:
+            bodies.append({"context": "public tender", "id_number": id_number(who)})
+        else:
+            bodies.append({"context": "public tender", "name": person_name(who), "birth_date": birth_date(who)})
+    return bodies
+
+
+async def open_loop(base: str, token: str, bodies: list[dict[str, Any]], rate: int) -> tuple[list[float], list[str]]:
+    """Send request n at start + n/rate whatever happened to the earlier ones; latency includes queueing."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+
+        async def one(body: dict[str, Any], at: float) -> None:
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            sent = time.perf_counter()
+            try:
+                response = await client.post("/api/v1/credit/check", json=body)
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code}: {response.text[:120]}")
+                    return
+            except httpx.HTTPError as error:
+                errors.append(type(error).__name__)
+                return
+            latencies.append((time.perf_counter() - sent) * 1000)
+
+        start = time.perf_counter() + 0.5
+        await asyncio.gather(*(one(body, start + n / rate) for n, body in enumerate(bodies)))
+    return latencies, errors
+
+
+def bench_check(url: str, schema: str, sizes: Sizes, console: Console) -> Result:
+    with app_server(url, schema, free_port()) as base:
+        username, password, _, _ = TENDER
+        token = httpx.post(f"{base}/api/v1/auth/token", json={"username": username, "password": password}).json()
+        token = token["access_token"]
+        warm = check_bodies(sizes, 40)
+        asyncio.run(open_loop(base, token, warm, 20))  # name analysis loads its tables on first use
+        bodies = check_bodies(sizes, sizes.rate * sizes.seconds)
+        console.print(f"check: {len(bodies):,} requests at {sizes.rate}/s open-loop …")
+        started = time.perf_counter()
+        latencies, errors = asyncio.run(open_loop(base, token, bodies, sizes.rate))
+        elapsed = time.perf_counter() - started
+    p99 = percentile(latencies, 99)
+    notes = {
+        "requests": len(bodies), "answered": len(latencies), "errors": len(errors), "error_samples": errors[:5],
+        "p50_ms": round(percentile(latencies, 50), 2), "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(p99, 2), "max_ms": round(max(latencies, default=float("nan")), 2),
+        "achieved_rate": round(len(bodies) / elapsed, 1),
+    }  # fmt: skip
+    return Result("check API p99 (POST /api/v1/credit/check)", f"{sizes.rate}/s × {sizes.seconds} s", p99, "ms",
+                  "< 25 ms", p99 < TARGETS["check_p99_ms"] and not errors, notes)  # fmt: skip
+
+
+# --- 3. expiry -----------------------------------------------------------------------------------
+
+
+def bench_expiry(runtime: Runtime, sizes: Sizes) -> Result:
+    from civicbrain.services.credit.service import expire_due
+
+    started = time.perf_counter()
+    with runtime.unit(actor="bench") as ctx:
+        counts = expire_due(ctx)
+    elapsed = time.perf_counter() - started
+    expected = sum(1 for j in range(sizes.listings) if listing_state(j) == "due")
+    assert counts["expired"] == expected, (counts, expected)
+    return Result("daily expiry job (expire_due)", f"{sizes.listings:,} listings", elapsed, "s", "< 300 s",
+                  elapsed < TARGETS["expiry_s"], {"counts": counts})  # fmt: skip
+
+
+# --- 4. scoring ----------------------------------------------------------------------------------
+
+
+def add_optins(engine: Engine, sizes: Sizes, console: Console) -> None:
+    regions, bands, sexes = ("urban", "rural"), ("18-34", "35-59", "60+"), ("female", "male")
+    with progress_bar(console) as bar:
+        task = bar.add_task("COPY residents", total=sizes.optins)
+        people = (
+            (f"R{n:08d}", person_name(n), 1950 + n % 55, regions[n % 2], bands[n % 3], sexes[n % 2], f"ref-R{n:08d}")
+            for n in range(sizes.optins)
+        )
+        copy_rows(engine, "core_people", ("id", "name", "birth_year", "region", "age_band", "sex", "ledger_ref"),
+                  counted(people, bar, task))  # fmt: skip
+        task = bar.add_task("COPY opt-ins", total=sizes.optins)
+        optins = ((f"R{n:08d}", NOW.isoformat(), "[]", "[]", "[]") for n in range(sizes.optins))
+        copy_rows(engine, "credit_score_optins", ("person_id", "opted_in_at", "factors", "reason_codes",
+                  "improvements"), counted(optins, bar, task))  # fmt: skip
+
+
+def events_of(feed: str, data: dict[str, Any], source_key: str, rule_codes: set[str]) -> ScoreEvent | None:
+    """The same reading of a record as ``scores.score_events`` (commendations are not fed in this bench)."""
+    if feed in SCORE_RULE_OF_FEED and data.get("outcome", "unperformed") != "performed":
+        code, on = SCORE_RULE_OF_FEED[feed], data.get("decided_on")
+        if code in rule_codes and on:
+            return ScoreEvent(code, date.fromisoformat(str(on)), f"{feed}#{source_key}", 1)
+    return None
+
+
+def score_chunk(job: tuple[str, str, list[str]]) -> int:
+    """One batch job: score a chunk of opted-in residents with the domain's ``compute_score``."""
+    url, schema, person_ids = job
+    engine = schema_engine(url, schema)
+    rule_codes = {rule.code for rule in CITY_SCORE_TABLE.rules}
+    events: dict[str, list[ScoreEvent]] = defaultdict(list)
+    try:
+        with engine.begin() as conn:
+            records = conn.execute(
+                text("SELECT r.subject_id, f.name, r.data, r.source_key FROM core_feed_records r"
+                     " JOIN core_feeds f ON f.id = r.feed_id WHERE f.purpose = 'credit' AND r.subject_id = ANY(:ids)"
+                     " ORDER BY r.id"), {"ids": person_ids})  # fmt: skip
+            for person, feed, data, key in records:
+                event = events_of(feed, data if isinstance(data, dict) else json.loads(data), key, rule_codes)
+                if event:
+                    events[person].append(event)
+            updates = [score_params(p, events[p]) for p in person_ids]
+            conn.execute(
+                text("UPDATE credit_score_optins SET score = :score, band = :band, table_version = :version,"
+                     " factors = CAST(:factors AS json), reason_codes = CAST(:reasons AS json),"
+                     " improvements = CAST(:improvements AS json), scored_at = :at WHERE person_id = :person"),
+                updates,
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    return len(person_ids)
+
+
+def score_params(person_id: str, events: list[ScoreEvent]) -> dict[str, Any]:
+    result = compute_score(CITY_SCORE_TABLE, person_id, events, NOW.date())
+    factors = [
+        {"rule": f.rule_code, "description": f.description, "points": f.points, "events": f.events}
+        for f in result.factors
+    ]
+    return {
+        "person": person_id, "score": result.score, "band": result.band, "version": result.table_version,
+        "factors": json.dumps(factors), "reasons": json.dumps(list(result.reason_codes)),
+        "improvements": json.dumps(list(result.improvements)), "at": NOW,
+    }  # fmt: skip
+
+
+def bench_scoring(url: str, schema: str, engine: Engine, sizes: Sizes, console: Console) -> Result:
+    from civicbrain.core.batch import map_jobs
+
+    add_optins(engine, sizes, console)
+    ids = [f"R{n:08d}" for n in range(sizes.optins)]
+    jobs = [(url, schema, ids[k : k + sizes.chunk]) for k in range(0, len(ids), sizes.chunk)]
+    with progress_bar(console) as bar:
+        task = bar.add_task("scoring (core.batch, processes)", total=len(jobs))
+        started = time.perf_counter()
+        scored = map_jobs(score_chunk, jobs, backend="processes", progress=lambda done, *_: bar.update(task,
+                          completed=done))  # fmt: skip
+        elapsed = time.perf_counter() - started
+    assert sum(scored) == sizes.optins
+    with engine.connect() as conn:
+        unscored = conn.execute(text("SELECT count(*) FROM credit_score_optins WHERE score IS NULL")).scalar_one()
+        banded = conn.execute(text("SELECT count(*) FROM credit_score_optins WHERE band IS NOT NULL")).scalar_one()
+    assert unscored == 0, unscored
+    return Result("scoring opted-in residents (core.batch)", f"{sizes.optins:,} residents", elapsed, "s", "< 600 s",
+                  elapsed < TARGETS["scoring_s"], {"jobs": len(jobs), "chunk": sizes.chunk, "with_band": banded,
+                  "per_second": round(sizes.optins / elapsed)})  # fmt: skip
+
+
+# --- protocol and output -------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def render(results: list[Result], proto: dict[str, Any], console: Console) -> None:
+    s = proto["sizes"]
+    console.print(
+        f"[bold]credit at scale[/bold] — {proto['database']}; {s['subjects']:,} subjects, {s['listings']:,} listings;"
+        f" {proto['cpu']}, {proto['cpus']} CPUs, {proto['memory_gib']} GiB; load {proto['load_average_at_start']}"
+        f" at start, {proto['load_average_at_end']} at end; nice {proto['niceness']}"
+    )
+    table = Table(title="Credit service at scale (PostgreSQL)")
+    for column in ("measurement", "size", "figure", "unit", "target", "met", "notes"):
+        table.add_column(column, justify="right" if column == "figure" else "left")
+    for r in results:
+        met = "[green]yes[/green]" if r.met else "[red]no[/red]"
+        notes = ", ".join(f"{k} {v}" for k, v in r.notes.items() if k != "error_samples")
+        table.add_row(r.name, r.size, f"{r.figure:,.2f}", r.unit, r.target, met, notes)
+    console.print(table)
+
+
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    base = (
+        Sizes(200_000, 40_000, 100_000, 200, 10, 100_000, 5_000)
+        if args.quick
+        else Sizes(10_000_000, 2_000_000, 1_000_000, 200, 30, 1_000_000, 10_000)
+    )
+    chosen = {k: getattr(args, k) for k in asdict(base) if getattr(args, k, None)}
+    return Sizes(**{**asdict(base), **chosen})
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="civicbrain credit service at scale on PostgreSQL")
+    parser.add_argument("--quick", action="store_true", help="200k subjects, 40k listings, 100k intake rows, 10 s")
+    parser.add_argument("--only", choices=("intake", "check", "expiry", "scoring"), help="run one part only")
+    parser.add_argument("--pg-url", default=os.environ.get("CIVICBRAIN_TEST_DATABASE_URL", DEFAULT_PG_URL))
+    parser.add_argument("--subjects", type=int)
+    parser.add_argument("--listings", type=int)
+    parser.add_argument("--intake-rows", type=int)
+    parser.add_argument("--rate", type=int, help="check requests per second (default 200)")
+    parser.add_argument("--seconds", type=int, help="length of the check load (default 30; quick 10)")
+    parser.add_argument("--optins", type=int, help="opted-in residents to score (default 1,000,000)")
+    parser.add_argument("--chunk", type=int, help="residents per batch job")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the app server subprocess
+    parser.add_argument("--schema", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def protocol(sizes: Sizes, engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        version = conn.execute(text("show server_version")).scalar_one()
+    return {
+        "database": f"PostgreSQL {version}",
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "niceness": os.nice(0),
+        "python": platform.python_version(),
+        "sizes": asdict(sizes),
+        "clock": NOW.isoformat(),
+        "listing_states": "50% active (2% of them due to expire), 20% expired, 15% repaired, 15% proposed",
+    }
+
+
+def run_parts(args: argparse.Namespace, sizes: Sizes, console: Console) -> tuple[list[Result], dict[str, Any]]:
+    results: list[Result] = []
+    with private_schema(args.pg_url) as (schema, engine):
+        proto = protocol(sizes, engine)
+        runtime = runtime_on(engine)
+        setup_catalogue(runtime)
+        proto["load_seconds"] = populate(engine, runtime, sizes, console)
+        parts = [args.only] if args.only else ["intake", "check", "expiry", "scoring"]
+        for part in parts:
+            if part == "intake":
+                results.append(bench_intake(runtime, sizes, console))
+            elif part == "check":
+                results.append(bench_check(args.pg_url, schema, sizes, console))
+            elif part == "expiry":
+                results.append(bench_expiry(runtime, sizes))
+            else:
+                results.append(bench_scoring(args.pg_url, schema, engine, sizes, console))
+            console.print(f"{part}: {results[-1].figure:,.2f} {results[-1].unit}")
+    proto["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results, proto
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve:
+        serve(args.pg_url, args.schema, args.port)
+        return 0
+    # The app server subprocess must sign tokens and pseudonymise with the same keys as this process.
+    os.environ.setdefault("CB_BENCH_SECRET", secrets.token_hex(32))
+    os.environ.setdefault("CB_BENCH_PEPPER", secrets.token_hex(32))
+    sizes = sizes_from(args)
+    console = Console(width=None if sys.stdout.isatty() else 180)
+    results, proto = run_parts(args, sizes, console)
+    render(results, proto, console)
+    payload = {"protocol": proto, "quick": args.quick, "only": args.only, "results": [asdict(r) for r in results]}
+    path = write_results("credit_scale_bench", payload)
+    console.print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
