@@ -61,3 +61,35 @@ def test_measurement_counts_detections_and_false_alerts():
     assert result["trials"] == 4
     assert result["detection_rate"] >= 0.75
     assert result["false_alerts_per_person_day"] == 0.0
+
+
+def test_cusum_evidence_alerts_once_with_explanation_and_stays_quiet_on_a_steady_stream():
+    heart, steps = synthetic_stream()
+    monitor = RestingHeartRateMonitor(evidence="cusum", threshold_sd=3.0)
+    assert monitor.detect(heart, steps, consented=True) == []
+    onset = pd.Timestamp("2024-01-15 13:00")
+    alerts = monitor.detect(inject_elevation(heart, onset, hours=24, bpm=12), steps, consented=True)
+    assert len(alerts) == 1
+    assert onset < alerts[0].raised_at <= onset + pd.Timedelta(hours=6)
+    assert alerts[0].current_bpm - alerts[0].baseline_bpm > 8
+    assert "bpm against your usual" in alerts[0].explanation
+
+
+def test_cusum_evidence_pauses_over_unworn_gaps_instead_of_resetting():
+    heart, steps = synthetic_stream()
+    onset = pd.Timestamp("2024-01-15 13:00")
+    elevated = inject_elevation(heart, onset, hours=24, bpm=12)
+    # worn 20 minutes in every hour only: no single hour is complete, the evidence must still add up
+    worn = elevated[(elevated.index < onset) | (elevated.index.minute < 20)]
+    alerts = RestingHeartRateMonitor(evidence="cusum", threshold_sd=3.0).detect(worn, steps, consented=True)
+    assert alerts and onset < alerts[0].raised_at <= onset + pd.Timedelta(hours=6)
+
+
+def test_cusum_respects_the_minimum_excess_and_consent():
+    heart, steps = synthetic_stream()
+    modified = inject_elevation(heart, pd.Timestamp("2024-01-15 13:00"), hours=24, bpm=5)
+    assert RestingHeartRateMonitor(evidence="cusum").detect(modified, steps, True) == []  # 5 bpm < 7 bpm minimum
+    with pytest.raises(PermissionError):
+        RestingHeartRateMonitor(evidence="cusum").detect(heart, steps, consented=False)
+    with pytest.raises(ValueError):
+        RestingHeartRateMonitor(evidence="bayes")

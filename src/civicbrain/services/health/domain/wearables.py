@@ -10,6 +10,12 @@ a two-beat wobble); averaging hours makes a sustained rise stand out of hour-to-
 explanation: baseline vs current, since
 when, for how long. One alert per episode: after an alert the monitor stays quiet for ``refractory_hours``.
 Sensitivity is a parameter; the benchmark reports detection and false alerts for several settings.
+
+``evidence="cusum"`` replaces the hourly window by a one-sided CUSUM over 15-minute resting blocks that skips
+blocks without data, so evidence survives the gaps of a watch worn on and off (on the benchmark's real streams it
+detects a +10 bpm rise sooner and more often at a similar false-alert rate; ``threshold_sd=3`` there matches the
+window rule's false alerts at 4). The window rule stays the default because the platform's sensitivity levels
+are calibrated on it.
 """
 
 from __future__ import annotations
@@ -74,6 +80,11 @@ class RestingHeartRateMonitor:
         rest_minutes: int = 5,
         min_resting_minutes: int = 3,
         baseline: str = "resting",
+        evidence: str = "window",
+        block_minutes: int = 15,
+        allowance_sd: float = 0.5,
+        cusum_threshold: float = 10.0,
+        recent_blocks: int = 12,
     ):
         self.threshold_sd = threshold_sd
         self.min_excess_bpm = min_excess_bpm
@@ -87,6 +98,15 @@ class RestingHeartRateMonitor:
         if baseline not in ("resting", "activity_adjusted"):
             raise ValueError("baseline: 'resting' or 'activity_adjusted'")
         self.baseline = baseline
+        if evidence not in ("window", "cusum"):
+            raise ValueError("evidence: 'window' or 'cusum'")
+        if 60 % block_minutes:
+            raise ValueError("block_minutes must divide an hour")
+        self.evidence = evidence
+        self.block_minutes = block_minutes
+        self.allowance_sd = allowance_sd
+        self.cusum_threshold = cusum_threshold
+        self.recent_blocks = recent_blocks
 
     def _resting_grid(self, heart_rate: pd.Series, steps: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
         """Hourly resting rate and its baseline (same hour of day +-1 h, previous days), as day x hour grids."""
@@ -190,6 +210,8 @@ class RestingHeartRateMonitor:
         """Alerts over the whole stream (minute-indexed heart rate and steps of one person)."""
         if not consented:
             raise PermissionError("consent: the wearer has not consented to heart-rate monitoring")
+        if self.evidence == "cusum":
+            return self._detect_cusum(heart_rate, steps)
         frame = self.hourly_scores(heart_rate, steps)
         alerts: list[WearableAlert] = []
         quiet_until = -1
@@ -212,10 +234,92 @@ class RestingHeartRateMonitor:
             quiet_until = i + self.refractory_hours
         return alerts
 
+    def block_scores(self, heart_rate: pd.Series, steps: pd.Series) -> pd.DataFrame:
+        """Per ``block_minutes`` block: resting rate, hourly baseline, excess and its spread (previous days' MAD)."""
+        hours, grid, baseline = self._resting_grid(heart_rate, steps)
+        minute_hr = heart_rate.resample("1min").mean()
+        minute_steps = steps.resample("1min").sum().reindex(minute_hr.index, fill_value=0)
+        resting = minute_hr.where(minute_steps.rolling(self.rest_minutes + 1, min_periods=1).sum() == 0)
+        width = f"{self.block_minutes}min"
+        rate = resting.resample(width).median().where(resting.resample(width).count() >= self.min_resting_minutes)
+        last_block = hours[-1] + pd.Timedelta(minutes=60 - self.block_minutes)
+        rate = rate.reindex(pd.date_range(hours[0], last_block, freq=width))
+        per_hour = 60 // self.block_minutes
+        expected = np.repeat(baseline.ravel(), per_hour)
+        excess = rate.to_numpy() - expected
+        spread = _daily_robust_spread(excess.reshape(grid.shape[0], -1), self.min_baseline_days, self.baseline_days)
+        return pd.DataFrame(
+            {
+                "resting_bpm": rate.to_numpy(),
+                "baseline_bpm": expected,
+                "excess_bpm": excess,
+                "spread_bpm": np.repeat(spread, 24 * per_hour),
+            },
+            index=rate.index,
+        )
+
+    def _detect_cusum(self, heart_rate: pd.Series, steps: pd.Series) -> list[WearableAlert]:
+        """One-sided CUSUM of standardised excess over blocks *with resting data only*: a gap (watch off, or
+        active) pauses the evidence instead of resetting it, so a rise seen in scattered resting blocks still
+        adds up. The CUSUM alone drifts up on slow, small shifts, so an alert also needs the last
+        ``recent_blocks`` blocks with data to be ``min_excess_bpm`` above baseline and ``threshold_sd`` standard
+        errors (counted in hours of data, since blocks within an hour are correlated) above it."""
+        frame = self.block_scores(heart_rate, steps)
+        frame = frame[frame.excess_bpm.notna()]
+        per_hour = 60 // self.block_minutes
+        standardised = np.clip(frame.excess_bpm / frame.spread_bpm, -4.0, 4.0).to_numpy()  # one odd block is bounded
+        excess, spread = frame.excess_bpm.to_numpy(), frame.spread_bpm.to_numpy()
+        alerts: list[WearableAlert] = []
+        evidence, run_start, quiet_until = 0.0, None, None
+        for i, when in enumerate(frame.index):
+            evidence = max(0.0, evidence + standardised[i] - self.allowance_sd)
+            run_start = None if evidence == 0.0 else (i if run_start is None else run_start)
+            if evidence < self.cusum_threshold or (quiet_until is not None and when < quiet_until):
+                continue
+            recent = slice(max(0, i + 1 - self.recent_blocks), i + 1)
+            recent_excess = excess[recent].mean()
+            hours_of_data = max(1.0, (i + 1 - recent.start) / per_hour)
+            if recent_excess < self.min_excess_bpm or recent_excess / (spread[i] / np.sqrt(hours_of_data)) < (
+                self.threshold_sd
+            ):
+                continue
+            raised_at = when + pd.Timedelta(minutes=self.block_minutes)  # known at the end of the block
+            alerts.append(self._cusum_alert(frame.iloc[run_start : i + 1], raised_at))
+            quiet_until = raised_at + pd.Timedelta(hours=self.refractory_hours)
+            evidence, run_start = 0.0, None
+        return alerts
+
+    def _cusum_alert(self, run: pd.DataFrame, raised_at: pd.Timestamp) -> WearableAlert:
+        """The explanation shows the run's elevated blocks: the run itself may begin with hours of small drift."""
+        hot = run[run.excess_bpm >= self.min_excess_bpm]
+        shown = hot if len(hot) else run
+        hours_of_data = max(1.0, len(shown) * self.block_minutes / 60)
+        return WearableAlert(
+            raised_at=raised_at,
+            elevated_since=shown.index[0],
+            elevated_hours=max(1, int(np.ceil((raised_at - shown.index[0]) / pd.Timedelta(hours=1)))),
+            baseline_bpm=float(shown.baseline_bpm.mean()),
+            current_bpm=float(shown.resting_bpm.mean()),
+            # in standard errors, as the window rule reports it: hours of data, not correlated blocks, count
+            deviations=float(shown.excess_bpm.mean() / shown.spread_bpm.iloc[-1] * np.sqrt(hours_of_data)),
+        )
+
     def monitored_days(self, heart_rate: pd.Series) -> float:
         """Person-days over which alerts were possible (after the baseline warm-up)."""
         span_days = (heart_rate.index[-1] - heart_rate.index[0].normalize()) / pd.Timedelta(days=1)
         return max(0.0, span_days - self.min_baseline_days)
+
+
+def _daily_robust_spread(excess: np.ndarray, min_days: int, days: int) -> np.ndarray:
+    """Per day (rows): 1.4826 x MAD of the previous ``days`` days' excess, at least 1 bpm (1 bpm before warm-up)."""
+    spread = np.ones(excess.shape[0])
+    for day in range(min_days, excess.shape[0]):
+        past = excess[max(0, day - days) : day]
+        with warnings.catch_warnings():  # a day with no resting data at all is NaN, by design
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mad = 1.4826 * np.nanmedian(np.abs(past - np.nanmedian(past)))
+        spread[day] = max(float(np.nan_to_num(mad, nan=1.0)), 1.0)
+    return spread
 
 
 def inject_elevation(heart_rate: pd.Series, onset: pd.Timestamp, hours: float, bpm: float) -> pd.Series:
@@ -245,6 +349,7 @@ def measure_detector(
     rng = np.random.default_rng(seed)
     false_alerts, days, detected, trials = 0, 0.0, 0, 0
     worn_trials, worn_detected = 0, 0
+    hours_to_detect: list[float] = []
     for heart_rate, steps in streams:
         raw_alerts = monitor.detect(heart_rate, steps, consented=True)
         false_alerts += len(raw_alerts)
@@ -260,7 +365,10 @@ def measure_detector(
             if any(onset - quiet <= a.raised_at <= onset for a in raw_alerts):
                 continue
             alerts = monitor.detect(inject_elevation(heart_rate, onset, elevation_hours, elevation_bpm), steps, True)
-            hit = any(onset < a.raised_at <= onset + pd.Timedelta(hours=within_hours) for a in alerts)
+            delays = [(a.raised_at - onset) / pd.Timedelta(hours=1) for a in alerts if a.raised_at > onset]
+            hit = any(d <= within_hours for d in delays)
+            if hit:
+                hours_to_detect.append(min(delays))
             after = heart_rate[
                 (heart_rate.index >= onset) & (heart_rate.index < onset + pd.Timedelta(hours=within_hours))
             ]
@@ -278,5 +386,6 @@ def measure_detector(
         "worn_trials": worn_trials,
         "detection_rate_when_worn": worn_detected / worn_trials if worn_trials else None,
         "false_alerts_per_person_day": false_alerts / days if days else None,
+        "median_hours_to_detect": float(np.median(hours_to_detect)) if hours_to_detect else None,
         "person_days": days,
     }
