@@ -7,8 +7,8 @@ Protocol (printed with the figures and written to bench/results/credit_scale_ben
    with their blocking keys in ``credit_name_keys`` (``domain.blocking.name_keys``, as
    ``candidates.index_subject`` writes them, so ``names_indexed`` is true), and ``--listings``
    listings on the court-defaulter list whose JSON columns come from the domain's own transitions
-   (``store.write_listing``): 50% active (2% of those past their maximum, due for the expiry job),
-   20% expired, 15% repaired, 15% proposed. Names repeat like real ones (100 surnames x 3,600 given
+   (``store.write_listing``): 50% active (0.2% of all listings past their maximum, due for the expiry job),
+   20% expired, 15% repaired, 15% proposed. Names repeat like real ones (99 surnames x 3,364 given
    names), so name keys have realistic posting sizes.
 1. Intake: ``Exchange.ingest_file`` of a generated CSV of ``--intake-rows`` enforcement-outcome
    records (the ``intermediate-court/enforcement_outcomes`` feed), records/s = rows / wall seconds.
@@ -162,7 +162,7 @@ def listed_subject(listing: int, sizes: Sizes) -> int:
 def listing_state(listing: int) -> str:
     slot = listing % 20
     if slot < 10:
-        return "due" if listing % 500 == 0 else "active"  # 2% of the active ones reached their maximum
+        return "due" if listing % 500 == 0 else "active"  # 0.2% of all listings reached their maximum
     return "expired" if slot < 14 else "repaired" if slot < 17 else "proposed"
 
 
@@ -698,7 +698,7 @@ def protocol(sizes: Sizes, engine: Engine) -> dict[str, Any]:
         "python": platform.python_version(),
         "sizes": asdict(sizes),
         "clock": NOW.isoformat(),
-        "listing_states": "50% active (2% of them due to expire), 20% expired, 15% repaired, 15% proposed",
+        "listing_states": "50% active (0.2% of all listings due to expire), 20% expired, 15% repaired, 15% proposed",
     }
 
 
