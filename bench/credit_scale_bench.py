@@ -420,10 +420,10 @@ def serve(url: str, schema: str, port: int) -> None:
 
     from civicbrain.api import create_app
 
-    # More connections than the threadpool has threads (40): a request's unit of work is a sync
-    # yield-dependency, and with SQLAlchemy's default pool (5 + 10) the threads waiting for a
-    # connection starve the ones that must finish to give theirs back (the server stalls for the
-    # 30 s pool timeout under 200 req/s). A deployment setting, not a change to the service.
+    # More connections than the threadpool has threads (40), so the pool is not what limits the
+    # server: with SQLAlchemy's default (5 + 10) requests failed on the 30 s pool timeout at 200 req/s.
+    # A deployment setting, not a change to the service. (At 200 req/s on 2 cores the server still
+    # falls behind and stalls: each check costs 5-35 ms of CPU; see the bench's report.)
     app = create_app(runtime=runtime_on(schema_engine(url, schema, pool_size=SERVER_POOL, max_overflow=10)))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
