@@ -39,6 +39,10 @@ class Plugin:
 
     needs_adaptive = False
 
+    def additional_files(self, network: Network, folder: Path) -> list[Path]:
+        """SUMO additional files (e.g. its own detectors) to declare at start-up, written into ``folder``."""
+        return []
+
     def start(self, run: LiveRun) -> None: ...
 
     def step(self, run: LiveRun, now: float) -> None: ...
@@ -157,6 +161,8 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
         if isinstance(controller, Actuated):
             additional.append(tmpdir / "actuated.add.xml")
             _write_actuated_programs(network, controller, additional[1])
+        for plugin in spec.plugins:
+            additional += plugin.additional_files(network, tmpdir)
         tripinfo = tmpdir / "tripinfo.xml"
         wall0 = time.perf_counter()
         sim.start(sumo_command(scenario, spec.seed, tripinfo, additional))
