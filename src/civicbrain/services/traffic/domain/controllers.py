@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .detectors import DetectorBus
+from .detectors import DetectorBus, in_id, loop_id, out_id
 from .network import Junction
 from .safety import PhaseStatus, SafeSignal, SafetyLimits
 
@@ -33,18 +33,48 @@ class Choice:
 
 
 def exit_blocked(bus: DetectorBus, lane: str) -> bool:
-    r = bus.outgoing(lane)
-    return r.occupancy >= EXIT_BLOCKED_OCCUPANCY and r.halting >= 2
+    key = out_id(lane)
+    return bus.occupancy.get(key, 0.0) >= EXIT_BLOCKED_OCCUPANCY and bus.halting.get(key, 0) >= 2
+
+
+@dataclass(frozen=True)
+class PhaseKeys:
+    """Detector ids a phase is judged by, resolved once per junction (decisions run every second)."""
+
+    served: tuple[str, ...]  # approach detectors of the lanes it gives green
+    loops: tuple[str, ...]  # their stop-line loops
+    moves: tuple[tuple[str, str], ...]  # (approach, exit) detector of each green link
+    exits: tuple[str, ...]  # distinct exit detectors
+
+
+def phase_keys(junction: Junction) -> list[PhaseKeys]:
+    memo = junction._memo
+    if ("keys", 0) not in memo:
+        keys = []
+        for p in range(len(junction.green_phases)):
+            moves = junction.movements(p)
+            lanes = junction.served_lanes(p)
+            keys.append(
+                PhaseKeys(
+                    served=tuple(in_id(lane) for lane in lanes),
+                    loops=tuple(loop_id(lane) for lane in lanes),
+                    moves=tuple((in_id(m.in_lane), out_id(m.out_lane)) for m in moves),
+                    exits=tuple(sorted({out_id(m.out_lane) for m in moves})),
+                )
+            )
+        memo[("keys", 0)] = keys
+    return memo[("keys", 0)]
 
 
 def phase_status(junction: Junction, bus: DetectorBus) -> list[PhaseStatus]:
     """Demand (vehicles on served lanes) and spillback for each green phase."""
+    count, halting, occupancy = bus.count, bus.halting, bus.occupancy
     out = []
-    for p in range(len(junction.green_phases)):
-        moves = junction.movements(p)
-        lanes = {m.in_lane for m in moves}
-        demand = float(sum(bus.incoming(lane).count for lane in lanes))
-        blocked = bool(moves) and all(exit_blocked(bus, m.out_lane) for m in moves)
+    for k in phase_keys(junction):
+        demand = float(sum(count.get(d, 0) for d in k.served))
+        blocked = bool(k.exits) and all(
+            occupancy.get(e, 0.0) >= EXIT_BLOCKED_OCCUPANCY and halting.get(e, 0) >= 2 for e in k.exits
+        )
         out.append(PhaseStatus(demand=demand, blocked=blocked))
     return out
 
@@ -100,13 +130,8 @@ class MaxPressure(Controller):
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green)
 
     def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
-        scores = []
-        for p in range(len(junction.green_phases)):
-            scores.append(
-                float(
-                    sum(bus.incoming(m.in_lane).count - bus.outgoing(m.out_lane).count for m in junction.movements(p))
-                )
-            )
+        count = bus.count
+        scores = [float(sum(count.get(i, 0) - count.get(o, 0) for i, o in k.moves)) for k in phase_keys(junction)]
         best = max(range(len(scores)), key=lambda p: (scores[p], p == signal.phase))
         return Choice(best, scores, "max pressure")
 
@@ -150,34 +175,37 @@ class QueuePressureActuated(Controller):
     def limits(self) -> SafetyLimits:
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
 
-    def _score(self, junction: Junction, bus: DetectorBus, p: int) -> float:
+    def _score(self, k: PhaseKeys, bus: DetectorBus) -> float:
+        count, halting, mw, ew = bus.count, bus.halting, self.moving_weight, self.exit_weight
         if self.per_movement:
             score = 0.0
-            for m in junction.movements(p):
-                r = bus.incoming(m.in_lane)
-                score += r.halting + self.moving_weight * r.moving - self.exit_weight * bus.outgoing(m.out_lane).count
+            for i, o in k.moves:
+                h = halting.get(i, 0)
+                score += h + mw * (count.get(i, 0) - h) - ew * count.get(o, 0)
             return score
         total = 0.0
-        for lane in junction.served_lanes(p):
-            r = bus.incoming(lane)
-            total += r.halting + self.moving_weight * r.moving
-        exits = {m.out_lane for m in junction.movements(p)}
-        total -= self.exit_weight * sum(bus.outgoing(lane).halting for lane in exits) / max(1, len(exits))
+        for d in k.served:
+            h = halting.get(d, 0)
+            total += h + mw * (count.get(d, 0) - h)
+        if k.exits:
+            total -= ew * sum(halting.get(e, 0) for e in k.exits) / len(k.exits)
         return total
 
     def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
-        n = len(junction.green_phases)
-        scores = [self._score(junction, bus, p) for p in range(n)]
+        keys = phase_keys(junction)
+        n = len(keys)
+        scores = [self._score(k, bus) for k in keys]
         current = signal.phase
         if self.age_weight:
             for p in range(n):
                 if p != current and scores[p] > 0:
                     scores[p] *= 1.0 + self.age_weight * (now - signal.last_served[p])
-        served = junction.served_lanes(current)
+        cur = keys[current]
         if self.gap_s is None:
-            flowing = sum(bus.incoming(lane).moving for lane in served)
+            flowing = sum(bus.count.get(d, 0) - bus.halting.get(d, 0) for d in cur.served)
         else:
-            flowing = sum(1 for lane in served if bus.since_last_pass(lane, now) <= self.gap_s)
+            last_pass, since = bus.last_pass, now - self.gap_s
+            flowing = sum(1 for d in cur.loops if last_pass.get(d, -1e9) >= since)
         rivals = [p for p in range(n) if p != current]
         if not rivals:
             return Choice(current, scores, "single phase")

@@ -81,7 +81,12 @@ def write_detectors(network: Network, path: Path) -> None:
 
 
 class DetectorBus:
-    """Reads all detectors once per simulation second through libsumo subscriptions."""
+    """Reads all detectors once per simulation second through libsumo subscriptions.
+
+    Readings are kept as plain dicts keyed by detector id (``in:LANE`` summed over its upstream
+    pieces, ``out:LANE``) because controllers read them for every junction every second; the
+    :class:`LaneReading` accessors build objects only for callers that want them.
+    """
 
     def __init__(self, sim, network: Network) -> None:  # sim: the libsumo module
         self._sim = sim
@@ -91,53 +96,63 @@ class DetectorBus:
         loops = set(sim.inductionloop.getIDList())
         self._area_ids = sorted(known)
         self._loop_ids = [loop_id(x) for x in self.in_lanes if loop_id(x) in loops]
+        # upstream pieces of an approach and the approach detector they add to
+        self._pieces = [(d, d.split("@@", 1)[0]) for d in self._area_ids if "@@" in d]
         for d in self._area_ids:
             sim.lanearea.subscribe(d, [VAR_COUNT, VAR_HALTING, VAR_OCCUPANCY])
         for d in self._loop_ids:
             sim.inductionloop.subscribe(d, [VAR_COUNT, VAR_OCCUPANCY])
-        self.readings: dict[str, LaneReading] = {}
-        self.own_readings: dict[str, LaneReading] = {}
+        self.count: dict[str, int] = {}  # vehicles on the detector (approach: with its pieces)
+        self.halting: dict[str, int] = {}
+        self.occupancy: dict[str, float] = {}  # percent; approach: its most occupied piece
+        self._area_raw: dict[str, dict[int, float]] = {}
+        self._loop_raw: dict[str, dict[int, float]] = {}
         self.passed: dict[str, int] = {}  # cumulative vehicles over each stop-line loop
-        self.loop_occupied: dict[str, bool] = {}
         self.last_pass: dict[str, float] = {}  # time a vehicle last crossed each stop-line loop
 
     def update(self, now: float = 0.0) -> None:
-        readings: dict[str, LaneReading] = {}
-        own: dict[str, LaneReading] = {}
-        for d, v in self._sim.lanearea.getAllSubscriptionResults().items():
-            r = LaneReading(int(v[VAR_COUNT]), int(v[VAR_HALTING]), float(v[VAR_OCCUPANCY]))
-            if d.startswith("in:") and "@@" not in d:
-                own[d] = r
-            key = d.split("@@", 1)[0] if d.startswith("in:") else d
-            prev = readings.get(key)
-            # pieces of one approach add up; occupancy keeps the most occupied piece
-            readings[key] = (
-                r
-                if prev is None
-                else LaneReading(prev.count + r.count, prev.halting + r.halting, max(prev.occupancy, r.occupancy))
-            )
-        self.readings = readings
-        self.own_readings = own
-        for d, v in self._sim.inductionloop.getAllSubscriptionResults().items():
-            n = int(v[VAR_COUNT])
-            self.loop_occupied[d] = float(v[VAR_OCCUPANCY]) > 0.0
+        raw = self._sim.lanearea.getAllSubscriptionResults()
+        count = {d: v[VAR_COUNT] for d, v in raw.items()}
+        halting = {d: v[VAR_HALTING] for d, v in raw.items()}
+        occupancy = {d: v[VAR_OCCUPANCY] for d, v in raw.items()}
+        for d, key in self._pieces:  # pieces of one approach add up; occupancy keeps the most occupied
+            v = raw.get(d)
+            if v is not None:
+                count[key] = count.get(key, 0) + v[VAR_COUNT]
+                halting[key] = halting.get(key, 0) + v[VAR_HALTING]
+                occupancy[key] = max(occupancy.get(key, 0.0), v[VAR_OCCUPANCY])
+        self._area_raw, self.count, self.halting, self.occupancy = raw, count, halting, occupancy
+        loops = self._sim.inductionloop.getAllSubscriptionResults()
+        self._loop_raw = loops
+        passed, last_pass = self.passed, self.last_pass
+        for d, v in loops.items():
+            n = v[VAR_COUNT]
             if n:
-                self.passed[d] = self.passed.get(d, 0) + n
-                self.last_pass[d] = now
+                passed[d] = passed.get(d, 0) + int(n)
+                last_pass[d] = now
+
+    def _reading(self, key: str) -> LaneReading:
+        if key not in self.count:
+            return EMPTY
+        return LaneReading(int(self.count[key]), int(self.halting[key]), float(self.occupancy[key]))
 
     def incoming(self, lane: str) -> LaneReading:
-        return self.readings.get(in_id(lane), EMPTY)
+        return self._reading(in_id(lane))
 
     def own(self, lane: str) -> LaneReading:
         """The approach lane's own detector, without the pieces on the lanes feeding it."""
-        return self.own_readings.get(in_id(lane), EMPTY)
+        v = self._area_raw.get(in_id(lane))
+        if v is None:
+            return EMPTY
+        return LaneReading(int(v[VAR_COUNT]), int(v[VAR_HALTING]), float(v[VAR_OCCUPANCY]))
 
     def outgoing(self, lane: str) -> LaneReading:
-        return self.readings.get(out_id(lane), EMPTY)
+        return self._reading(out_id(lane))
 
     def at_stop_line(self, lane: str) -> bool:
         """Whether a vehicle stands on (or crosses) the stop-line loop this second."""
-        return self.loop_occupied.get(loop_id(lane), False)
+        v = self._loop_raw.get(loop_id(lane))
+        return v is not None and v[VAR_OCCUPANCY] > 0.0
 
     def since_last_pass(self, lane: str, now: float) -> float:
         """Seconds since a vehicle last crossed this lane's stop line (the actuated 'gap')."""

@@ -33,6 +33,8 @@ class Junction:
     yellow_time: float = DEFAULT_YELLOW
     all_red_time: float = 0.0
     program: list[tuple[str, float, float | None, float | None]] = field(default_factory=list)
+    # derived lists, computed once: controllers ask for them every simulated second
+    _memo: dict[tuple[str, int], list] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def in_lanes(self) -> list[str]:
@@ -44,12 +46,18 @@ class Junction:
 
     def served_lanes(self, phase: int) -> list[str]:
         """Incoming lanes with at least one green link in this phase."""
-        state = self.green_phases[phase]
-        return sorted({link.in_lane for link in self.links if state[link.index] in GREEN})
+        key = ("served", phase)
+        if key not in self._memo:
+            state = self.green_phases[phase]
+            self._memo[key] = sorted({link.in_lane for link in self.links if state[link.index] in GREEN})
+        return self._memo[key]
 
     def movements(self, phase: int) -> list[Link]:
-        state = self.green_phases[phase]
-        return [link for link in self.links if state[link.index] in GREEN]
+        key = ("moves", phase)
+        if key not in self._memo:
+            state = self.green_phases[phase]
+            self._memo[key] = [link for link in self.links if state[link.index] in GREEN]
+        return self._memo[key]
 
     def phase_serving(self, in_lane: str, out_lane: str | None = None) -> int | None:
         """The green phase giving a priority green ('G', else 'g') to this lane (and exit)."""
