@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from civicbrain.core.batch import map_jobs
 from civicbrain.services.traffic.domain.emergency import EmergencyPlugin
-from civicbrain.services.traffic.domain.incidents import IncidentPlugin, score_alarms
+from civicbrain.services.traffic.domain.incidents import (
+    SEGMENTS,
+    IncidentDetector,
+    IncidentPlugin,
+    score_alarms,
+    segment_id,
+)
 from civicbrain.services.traffic.domain.shadow import ShadowPlugin
 from civicbrain.services.traffic.domain.simulation import RunSpec, run_job
 
@@ -27,20 +33,78 @@ def test_score_alarms_matches_by_edge_and_time_and_counts_false_alarms():
 def test_plugins_on_the_small_grid(small_scenario):
     specs = [
         RunSpec(small_scenario, "fixed", seed=1, plugins=[IncidentPlugin(count=2, seed=4, duration=400.0)]),
-        RunSpec(small_scenario, "qpa", seed=1, plugins=[EmergencyPlugin(count=2, seed=1, mode="full")]),
+        RunSpec(small_scenario, "qpa", seed=1, plugins=[EmergencyPlugin(count=2, seed=1, mode="preempt")]),
         RunSpec(small_scenario, "fixed", seed=1, plugins=[ShadowPlugin(candidate="qpa")]),
     ]
     incident_run, ems_run, shadow_run = map_jobs(run_job, specs, backend="processes", workers=2, isolate=True)
     inc = incident_run["incidents"]
     assert inc["injected"] == 2
     assert inc["detected"] >= 1, inc
+    hits = [i for i in inc["per_incident"] if i["detected"]]
+    assert all(i["time_to_detect"] <= 120.0 for i in hits)
     for alarm in incident_run["incident_alarms"]:
-        assert {"halting", "green_for_s"} <= set(alarm["explanation"])
+        assert {"halting", "halting_by_segment", "evidence_s"} <= set(alarm["explanation"])
     # ambulances are reported apart and left out of everyone else's delay
     assert len(ems_run["ems_trips"]) == 2
     assert all(t["arrived"] for t in ems_run["ems_trips"])
+    assert ems_run["preemption_steps"] > 0, "the green wave must have asked the signals for something"
     assert ems_run["vehicles"] == incident_run["vehicles"] or ems_run["vehicles"] > 0
     shadow = shadow_run["shadow"]
     assert shadow["compared"] > 0
     # fixed 42/42 splits on unbalanced demand: an adaptive candidate must disagree sometimes
     assert 0.0 < shadow["disagreement_rate"] < 1.0
+
+
+class FakeLaneArea:
+    def __init__(self) -> None:
+        self.results: dict[str, dict[int, float]] = {}
+
+    def subscribe(self, det: str, variables: list[int]) -> None:
+        self.results.setdefault(det, {v: 0 for v in variables})
+
+    def getAllSubscriptionResults(self) -> dict[str, dict[int, float]]:  # noqa: N802 (libsumo's name)
+        return self.results
+
+
+class FakeRun:
+    """Just enough of a live run for the detector: a network with one 120 m approach lane."""
+
+    def __init__(self) -> None:
+        from civicbrain.services.traffic.domain.network import Junction, Link, Network
+
+        self.network = Network(
+            junctions={"J": Junction("J", [Link(0, "a_0", "b_0")], ["G"], [30.0])},
+            lane_length={"a_0": 120.0, "b_0": 120.0},
+            lane_edge={"a_0": "a", "b_0": "b"},
+        )
+        self.sim = type("Sim", (), {})()
+        self.sim.lanearea = FakeLaneArea()
+        self.sim.trafficlight = type("TL", (), {"getRedYellowGreenState": staticmethod(lambda j: "G")})()
+
+    def show(self, halting: list[int]) -> None:
+        for k, h in enumerate(halting):
+            self.sim.lanearea.results[segment_id("a_0", k)] = {0x10: h, 0x14: h, 0x13: 0.0}
+
+
+def test_the_detector_flags_a_hole_ahead_of_standing_vehicles_not_an_ordinary_queue():
+    run = FakeRun()
+    detector = IncidentDetector(alarm_s=20.0)
+    detector.start(run)  # type: ignore[arg-type]
+    assert len(run.sim.lanearea.results) == len(SEGMENTS) - 1  # 120 m lane: all five segments
+    # a queue from the stop line back, for a long red: contiguous, no alarm
+    run.show([2, 3, 2, 0, 0])
+    for t in range(200):
+        detector.observe(run, float(t))  # type: ignore[arg-type]
+    assert detector.alarms == []
+    # a vehicle standing 45-70 m out with nobody standing ahead of it: alarm after alarm_s seconds
+    run.show([0, 0, 0, 1, 2])
+    for t in range(200, 260):
+        detector.observe(run, float(t))  # type: ignore[arg-type]
+    assert [a["time"] for a in detector.alarms] == [219.0]
+    assert detector.alarms[0]["explanation"]["blocked_from_m"] == SEGMENTS[3]
+
+
+def test_fit_raises_the_bar_only_on_lanes_with_recurrent_holes():
+    detector = IncidentDetector(alarm_s=40.0).fit([{"a_0": 30.0, "c_0": 5.0}, {"a_0": 50.0}])
+    assert set(detector.lane_alarm_s_) == {"a_0"}
+    assert detector.lane_alarm_s_["a_0"] == 50.0 * detector.recurrent_factor

@@ -165,3 +165,33 @@ def test_the_register_decides_who_may_run_live(traffic_runtime, short_scenario):
         operation_request(short_scenario, "fixed", "fixed")
     with pytest.raises(ValidationFailed, match="unknown controller"):
         operation_request(short_scenario, "green-for-everyone")
+
+
+def test_operation_with_ambulances_and_a_calibrated_incident_detector(settings, engine, clock, short_scenario):
+    """An adaptive live controller gives dispatched ambulances a green wave; the incident detector is
+    calibrated on incident-free runs of other seeds first, and the next run reuses that calibration."""
+    from civicbrain.services.traffic.service import latest_calibration, operate
+
+    live_qpa = traffic_service(**{"traffic.qpa": "live", "traffic.fixed": "live"})
+    runtime = Runtime(settings, (CONCESSIONS, live_qpa), engine=engine, clock=clock)
+    with pytest.raises(ValidationFailed, match="adaptive"):
+        operation_request(short_scenario, "fixed", seeds=(1,), ambulances=2)
+    with pytest.raises(ValidationFailed):
+        operation_request(short_scenario, "qpa", seeds=(1,), ambulances=11)
+    request = operation_request(short_scenario, "qpa", seeds=(1,), incidents=1, ambulances=2, calibration_runs=1)
+    report = operate(runtime, request, actor="test")
+    with runtime.unit(actor="test") as ctx:
+        run = ctx.session.get(TrafficRun, report.run_id)
+        assert run is not None
+        emergency = run.summary["emergency"]
+        assert emergency["trips"] == 2 and emergency["arrived"] == 2
+        assert emergency["mode"] == "preempt" and emergency["preemption_steps"] > 0
+        calibration = run.incidents["calibration"]
+        assert calibration["source"].startswith("incident-free runs, seeds [101]")
+        assert latest_calibration(ctx, short_scenario.name, "qpa") == calibration["lane_alarm_s"]
+        assert run.incidents["drill"]["injected"] == 1
+    again = operate(runtime, dataclasses.replace(request, calibration_runs=0, ambulances=0), actor="test")
+    with runtime.unit(actor="test") as ctx:
+        run = ctx.session.get(TrafficRun, again.run_id)
+        assert run is not None and run.incidents["calibration"]["source"] == "latest recorded calibration"
+        assert run.summary["emergency"] is None

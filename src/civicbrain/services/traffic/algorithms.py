@@ -35,9 +35,9 @@ SIGNAL_INPUTS = {
 }
 INCIDENT_INPUTS = {
     "approach_halting": DataCategory.TRAFFIC,
-    "signal_state": DataCategory.TRAFFIC,  # the city's own signal and how long it has shown it
-    "stop_line_occupancy": DataCategory.TRAFFIC,
-    "exits_free": DataCategory.TRAFFIC,
+    "halting_by_segment": DataCategory.TRAFFIC,  # vehicles standing in each detector segment of the approach
+    "segments_m": DataCategory.TRAFFIC,  # where those segments lie (metres before the stop line)
+    "signal": DataCategory.TRAFFIC,  # the city's own signal, for the operator's context
 }
 SIGNAL_OVERSIGHT = (
     "Transport Bureau signal engineers watch every run on the traffic page; every 5 minutes each junction's "
@@ -213,10 +213,12 @@ def incident_card(bench: dict[str, Any] | None) -> AlgorithmCard:
         "dismisses it as a false alarm.",
         data_purpose=Purpose.TRAFFIC,
         inputs=INCIDENT_INPUTS,
-        method="Compares what each approach's detectors report with the signal the city itself shows. Once a "
-        "signal change has settled (settle_s), every second with vehicles halting upstream of an empty stop-line "
-        "loop, free exits and no vehicle discharging during green adds evidence; alarm_s seconds of evidence "
-        "raise an alert; clear_s seconds without halting vehicles clear it. Parameters below are the ones in use.",
+        method="Each approach lane carries a chain of short lane-area detectors from the stop line upstream. An "
+        "ordinary queue starts at the stop line; a blocked lane shows a hole: vehicles standing in one segment with "
+        "nobody standing in the segment ahead. Every second with a hole adds evidence (a queue ahead hides it and "
+        "evidence decays by 'decay' per second); alarm_s seconds raise an alert; clear_s seconds without standing "
+        "vehicles clear it. Lanes that show holes on incident-free calibration runs (other seeds) need a multiple "
+        "of their peak. Parameters below are the ones in use.",
         parameters=params,
         performance=tuple(figures),
         risks=("False alarms send operators to look at normal queues.", "A blockage beyond the detector is missed."),

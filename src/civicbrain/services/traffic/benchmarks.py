@@ -114,10 +114,13 @@ def emergency_rows(bench: dict[str, Any] | None) -> list[dict[str, Any]]:
                 }
             )
             continue
-        base = study.get("none") or {}
         for arm, figures in study.items():
             if arm == "none" or not isinstance(figures, dict) or "ems_median_s" not in figures:
                 continue
+            # each priority arm names the arm it is compared with (same driving, no priority)
+            if "baseline" in figures and not figures["baseline"]:
+                continue
+            base = study.get(figures.get("baseline") or "none") or {}
             rows.append(
                 {
                     **common,

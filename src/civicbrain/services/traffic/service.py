@@ -9,8 +9,9 @@ the parent, with the results, inside one unit of work.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -21,8 +22,14 @@ from civicbrain.core.models import FeedRecord
 from civicbrain.core.register import Register
 from civicbrain.services.traffic.algorithms import CONTROLLER_CARDS, INCIDENT_DETECTOR, card_for
 from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS
-from civicbrain.services.traffic.domain.evaluation import run_specs, summarize_batch, summarize_runs
-from civicbrain.services.traffic.domain.incidents import IncidentPlugin
+from civicbrain.services.traffic.domain.emergency import EmergencyPlugin
+from civicbrain.services.traffic.domain.evaluation import (
+    fit_incident_detector,
+    run_specs,
+    summarize_batch,
+    summarize_runs,
+)
+from civicbrain.services.traffic.domain.incidents import IncidentDetector, IncidentPlugin
 from civicbrain.services.traffic.domain.scenarios import (
     Scenario,
     ScenarioNotFound,
@@ -189,12 +196,26 @@ class OperationRequest:
     seeds: tuple[int, ...] = (1,)
     incidents: int = 0  # a drill: lane blockages injected into the demand (0: detect only)
     window_s: float = WINDOW_S
+    ambulances: int = 0  # ambulance trips dispatched during the run, given signal priority (green wave)
+    # incident-free runs (seeds 101, 102, ...) to calibrate the incident detector on first; 0: reuse the
+    # latest calibration recorded for this scenario and live controller, if any
+    calibration_runs: int = 0
+    incident_thresholds: dict[str, float] | None = None  # per-lane evidence needed, from a calibration
 
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ValidationFailed("at least one seed", field="seeds")
         if self.incidents < 0 or self.incidents > 10:
             raise ValidationFailed("incidents must be between 0 and 10", field="incidents")
+        if self.ambulances < 0 or self.ambulances > 10:
+            raise ValidationFailed("ambulances must be between 0 and 10", field="ambulances")
+        if self.ambulances and not CONTROLLERS[self.controller].adaptive:
+            raise ValidationFailed(
+                "emergency priority needs an adaptive live controller (the signals must accept pre-emption)",
+                field="ambulances",
+            )
+        if self.calibration_runs < 0 or self.calibration_runs > 5:
+            raise ValidationFailed("calibration_runs must be between 0 and 5", field="calibration_runs")
         if self.candidate is not None and self.candidate == self.controller:
             raise ValidationFailed("the shadow candidate must differ from the live controller", field="candidate")
 
@@ -245,8 +266,19 @@ def check_permitted(register: Register, request: OperationRequest) -> None:
     register.permit(INCIDENT_DETECTOR.id, INCIDENT_DETECTOR.version, "advisory")
 
 
+CALIBRATION_SEEDS = 101  # calibration runs use seeds 101, 102, ...: never the seeds operated on
+
+
 def _spec(request: OperationRequest, controller: str, seed: int, role: str) -> RunSpec:
-    plugins: list[Plugin] = [JunctionLog(window_s=request.window_s), IncidentPlugin(count=request.incidents, seed=seed)]
+    detector = IncidentDetector(lane_alarm_s_=dict(request.incident_thresholds or {}))
+    plugins: list[Plugin] = [
+        JunctionLog(window_s=request.window_s),
+        IncidentPlugin(count=request.incidents, seed=seed, detector=detector),
+    ]
+    if request.ambulances:
+        # the same ambulance trips on the same demand in the candidate's run; priority where it can act
+        mode = "preempt" if CONTROLLERS[controller].adaptive else "none"
+        plugins.append(EmergencyPlugin(count=request.ambulances, seed=seed, mode=mode))
     if role == "live" and request.candidate and CONTROLLERS[request.candidate].adaptive:
         # the candidate also reads the live run's own detectors and says what it would do, acting on nothing
         plugins.append(ShadowPlugin(candidate=request.candidate, sample_every=request.window_s))
@@ -267,6 +299,27 @@ def operation_specs(request: OperationRequest) -> list[RunSpec]:
     if request.candidate:
         specs += [_spec(request, request.candidate, s, "shadow") for s in request.seeds]
     return specs
+
+
+def calibrate_incidents(request: OperationRequest, *, workers: int = 2) -> dict[str, float]:
+    """Per-lane alarm thresholds from incident-free runs of the live controller on calibration seeds."""
+    seeds = [CALIBRATION_SEEDS + k for k in range(request.calibration_runs)]
+    return fit_incident_detector(request.scenario, request.controller, seeds, workers=workers).lane_alarm_s_
+
+
+def latest_calibration(ctx: Platform, scenario: str, controller: str) -> dict[str, float] | None:
+    """The incident-detector calibration recorded last for this scenario and live controller."""
+    query = (
+        select(TrafficRun)
+        .where(TrafficRun.scenario == scenario, TrafficRun.controller == controller)
+        .order_by(TrafficRun.id.desc())
+        .limit(20)
+    )
+    for run in ctx.session.scalars(query):
+        calibration = (run.incidents or {}).get("calibration")
+        if calibration is not None:
+            return dict(calibration.get("lane_alarm_s", {}))
+    return None
 
 
 def simulate_operation(
@@ -387,13 +440,14 @@ def record_signal_plans(
 
 def _alarm_summary(alarm: dict[str, Any]) -> str:
     exp = alarm["explanation"]
-    signal = {"G": "green", "r": "red"}.get(exp.get("signal", "G"), str(exp.get("signal")))
-    held = exp.get("for_s", exp.get("green_for_s"))
-    held_txt = f" while its signal had been {signal} for {held:.0f} s" if isinstance(held, int | float) else ""
+    signal = {"G": "green", "r": "red"}.get(exp.get("signal", ""), "")
+    signal_txt = f" (its signal shows {signal} now)" if signal else ""
+    start = exp.get("blocked_from_m")
+    where = f" {start:.0f} m or more before the stop line" if isinstance(start, int | float) else ""
     return (
-        f"Lane {alarm['lane']} at junction {alarm['junction']} is probably blocked: {exp.get('halting', '?')} "
-        f"vehicles stood still upstream of an empty stop line for {exp.get('evidence_s', 0):.0f} s{held_txt}, "
-        "with its exits free. An operator should check it."
+        f"Lane {alarm['lane']} at junction {alarm['junction']} is probably blocked{where}: vehicles stood still "
+        f"there with nobody standing in the stretch ahead of them for {exp.get('evidence_s', 0):.0f} s "
+        f"(an ordinary queue starts at the stop line){signal_txt}. An operator should check it."
     )
 
 
@@ -404,8 +458,9 @@ def record_incident_alerts(ctx: Platform, run: dict[str, Any]) -> list[dict[str,
         exp = alarm["explanation"]
         inputs = {
             "approach_halting": exp.get("halting"),
-            "signal_state": {"signal": exp.get("signal", "G"), "for_s": exp.get("for_s", exp.get("green_for_s"))},
-            "exits_free": exp.get("exits_free"),
+            "halting_by_segment": exp.get("halting_by_segment"),
+            "segments_m": exp.get("segments_m"),
+            "signal": exp.get("signal"),
         }
         decision = ctx.decide(
             algorithm=INCIDENT_DETECTOR.id,
@@ -486,11 +541,29 @@ def _drill(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return {k: sum(s[k] for s in scored) for k in ("injected", "detected", "detected_within", "false_alarms")}
 
 
+def _emergency(runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ambulances of the run: their travel times and how often signals were pre-empted for them."""
+    trips = [t for r in runs for t in r.get("ems_trips", [])]
+    if not trips:
+        return None
+    times = [t["duration"] + t["depart_delay"] for t in trips]
+    return {
+        "mode": runs[0].get("ems_mode"),
+        "trips": len(trips),
+        "arrived": sum(1 for t in trips if t["arrived"]),
+        "median_travel_s": statistics.median(times),
+        "time_loss_s": [round(t["time_loss"], 1) for t in trips],
+        "preemption_steps": sum(int(r.get("preemption_steps", 0)) for r in runs),
+    }
+
+
 def record_operation(
     ctx: Platform,
     request: OperationRequest,
     live_runs: list[dict[str, Any]],
     candidate_runs: list[dict[str, Any]],
+    *,
+    calibration: dict[str, Any] | None = None,
 ) -> OperationReport:
     """Write the ledger entries and the run's row from the simulations' results."""
     decisions: dict[str, int] = {"live": 0, "shadow": 0, "advisory": 0}
@@ -524,9 +597,16 @@ def record_operation(
         seeds=list(request.seeds),
         controller=request.controller,
         candidate=request.candidate,
-        summary={"live": live, "candidate": cand, "difference": difference, "agreement": _agreement(live_runs)},
+        summary={
+            "live": live,
+            "candidate": cand,
+            "difference": difference,
+            "agreement": _agreement(live_runs),
+            "emergency": _emergency(live_runs),
+            "emergency_candidate": _emergency(candidate_runs),
+        },
         junctions=junction_figures(live_runs),
-        incidents=_clean_dict({"alerts": alerts, "drill": _drill(live_runs)}),
+        incidents=_clean_dict({"alerts": alerts, "drill": _drill(live_runs), "calibration": calibration}),
         decisions={**decisions, "receipts": receipts[:10]},
     )
     ctx.session.add(row)
@@ -544,12 +624,25 @@ def operate(
 ) -> OperationReport:
     """Check the register, simulate in child processes, then record everything in one unit of work."""
     check_permitted(runtime.register, request)
+    calibration: dict[str, Any] | None = None
+    if request.incident_thresholds is not None:
+        calibration = {"source": "request", "lane_alarm_s": request.incident_thresholds}
+    elif request.calibration_runs:
+        seeds = [CALIBRATION_SEEDS + k for k in range(request.calibration_runs)]
+        calibration = {"source": f"incident-free runs, seeds {seeds}", "lane_alarm_s": calibrate_incidents(request)}
+    else:
+        with runtime.unit(actor=actor) as ctx:
+            found = latest_calibration(ctx, request.scenario.name, request.controller)
+        if found is not None:
+            calibration = {"source": "latest recorded calibration", "lane_alarm_s": found}
+    if calibration is not None:
+        request = replace(request, incident_thresholds=dict(calibration["lane_alarm_s"]))
     total = len(operation_specs(request)) + 1
     live_runs, candidate_runs = simulate_operation(
         request, workers=workers, progress=(lambda done, _n: progress(done, total)) if progress else None
     )
     with runtime.unit(actor=actor) as ctx:
-        report = record_operation(ctx, request, live_runs, candidate_runs)
+        report = record_operation(ctx, request, live_runs, candidate_runs, calibration=calibration)
     if progress:
         progress(total, total)
     return report
@@ -576,6 +669,8 @@ def request_from_params(params: dict[str, Any]) -> OperationRequest:
         params.get("candidate"),
         seeds=tuple(range(1, int(params.get("seeds", 1)) + 1)),
         incidents=int(params.get("incidents", 0)),
+        ambulances=int(params.get("ambulances", 0)),
+        calibration_runs=int(params.get("calibration_runs", 0)),
     )
 
 

@@ -1,18 +1,33 @@
-"""Emergency vehicles and their pre-emption (green wave along the announced route).
+"""Emergency vehicles and their pre-emption (a green wave along the route dispatch announces).
 
-Private cars are never identified; an ambulance announces itself and its route, as transponder
-systems do. Its position along that route tells each junction ahead to prepare the phase that
-serves the ambulance's movement, through the same safety layer as every other request (clearance
-and minimum green are kept; only the bounded-wait and max-green rules yield while it approaches).
+Private cars are never identified. An ambulance's route is known to dispatch (it is what dispatch
+sends it along), and its position along that route is what a transponder / AVL feed reports; that
+is all the pre-emption uses, together with the queue counts the approach detectors already give.
 
-Three arms add the same seeded ambulance trips and differ only in the priority they get:
+For every signal ahead on the route the plugin estimates the ambulance's arrival time (distance /
+speed) and asks that junction for the phase serving the ambulance's movement early enough that:
 
-* ``none``: the ambulance drives as an ordinary car (the baseline);
-* ``preempt``: signal pre-emption only (green wave), the ambulance otherwise drives normally;
-* ``full``: pre-emption plus blue-light driving (SUMO's bluelight device: traffic forms a rescue
-  lane and lets it pass; emergency vehicles may exceed the limit, speed factor 1.5), which is what
-  "priority" means on the street. Most of an ambulance's trip is free driving, so signals alone
-  cannot halve it; the report gives both arms.
+* the running green may finish its minimum and the clearance (yellow, all-red from the net's own
+  program) can run before the ambulance's green starts, and
+* the queue standing on the ambulance's approach lanes (detector halting count) has discharged at
+  ``headway_s`` per vehicle before it arrives: a green that starts as it reaches the back of a queue
+  is a green it spends waiting for the queue to move.
+
+The request goes through the same safety layer as every other choice (clearance and minimum green
+are kept; the bounded-wait and max-green rules yield while it approaches). A junction is held for
+one ambulance at most ``max_hold_s`` seconds; after that, or once it has passed, normal control
+(with its bounded wait) recovers the other approaches.
+
+Arms of the study add the same seeded ambulance trips and differ only in the priority they get:
+
+* ``none``: the ambulance drives as an ordinary car, no signal priority;
+* ``preempt``: the same driving, with the platform's signal priority;
+* ``siren``: blue-light driving (SUMO's bluelight device: traffic forms a rescue lane, the vehicle
+  may pass red lights and exceed the limit, speed factor 1.5), no signal priority;
+* ``full``: blue-light driving with the platform's signal priority.
+
+A siren exists with or without the platform, so what the platform's priority adds is
+``preempt / none`` (ordinary driving) and ``full / siren`` (blue-light driving in both arms).
 """
 
 from __future__ import annotations
@@ -26,7 +41,20 @@ from .simulation import LiveRun, Plugin
 EMS_PREFIX = "ems_"
 EMS_TYPE = "ems_ambulance"
 EMS_BLUELIGHT_TYPE = "ems_ambulance_bluelight"
-MODES = ("none", "preempt", "full")
+MODES = ("none", "preempt", "siren", "full")
+PRIORITY_MODES = ("preempt", "full")
+SIREN_MODES = ("siren", "full")
+# which arm each priority arm is compared with: the same driving without the platform's priority
+BASELINE = {"preempt": "none", "full": "siren"}
+
+
+@dataclass(frozen=True)
+class Movement:
+    """The ambulance's movement through one junction: the phase serving it and its approach lanes."""
+
+    junction: str
+    phase: int
+    in_lanes: tuple[str, ...]
 
 
 @dataclass
@@ -35,27 +63,34 @@ class EmergencyPlugin(Plugin):
 
     count: int = 5
     seed: int = 1
-    mode: str = "full"
-    lookahead_s: float = 15.0  # request the phase when the ambulance is this many seconds away ...
-    lookahead_m: float = 60.0  # ... or this close, whichever reaches further
-    min_signals: int = 2
-    max_hold_s: float = 30.0  # one ambulance may hold a junction this long, then normal rules resume
-    needs_adaptive: bool = True
+    mode: str = "preempt"
+    headway_s: float = 2.0  # discharge time per queued vehicle ahead of the ambulance
+    margin_s: float = 4.0  # extra lead before the ambulance's arrival
+    max_lead_s: float = 60.0  # never ask earlier than this before its arrival
+    min_speed: float = 8.0  # m/s assumed for the arrival estimate while it is slow or stopped
+    max_hold_s: float = 90.0  # one ambulance may hold a junction this long, then normal rules resume
+    min_signals: int = 3  # trips cross the network: at least this many signals on the route
     trips: list[dict[str, Any]] = field(default_factory=list)
+    preemptions: int = 0
     _active: set[str] = field(default_factory=set)
     _requests: dict[str, int] = field(default_factory=dict)
     _first_request: dict[tuple[str, str], float] = field(default_factory=dict)
-    _moves: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
-    preemptions: int = 0
+    _moves: dict[tuple[str, str], Movement] = field(default_factory=dict)
+    _routes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def preempt(self) -> bool:
-        return self.mode in ("preempt", "full")
+        return self.mode in PRIORITY_MODES
+
+    @property
+    def needs_adaptive(self) -> bool:  # type: ignore[override]
+        # pre-emption acts through the safety layer of adaptive control; plain arms run under any control
+        return self.preempt
 
     def start(self, run: LiveRun) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        sim, net = run.sim, run.network
+        sim = run.sim
         sim.vehicletype.copy("DEFAULT_VEHTYPE", EMS_TYPE)
         sim.vehicletype.setVehicleClass(EMS_TYPE, "emergency")
         sim.vehicletype.setMaxSpeed(EMS_TYPE, 25.0)
@@ -63,43 +98,40 @@ class EmergencyPlugin(Plugin):
         sim.vehicletype.setSpeedFactor(EMS_BLUELIGHT_TYPE, 1.5)
         sim.vehicletype.setMaxSpeed(EMS_BLUELIGHT_TYPE, 33.0)
         sim.vehicletype.setParameter(EMS_BLUELIGHT_TYPE, "has.bluelight.device", "true")
-        drive_type = EMS_BLUELIGHT_TYPE if self.mode == "full" else EMS_TYPE
-        # (in-edge, out-edge) -> phase serving it, per junction: the green-wave lookup table
-        for jid, j in net.junctions.items():
-            table: dict[tuple[str, str], int] = {}
-            for link in j.links:
-                key = (net.lane_edge.get(link.in_lane, ""), net.lane_edge.get(link.out_lane, ""))
-                if key not in table:
-                    phase = j.phase_serving(link.in_lane, link.out_lane)
-                    if phase is not None:
-                        table[key] = phase
-            self._moves[jid] = table
-        self._edge_signals = {k: jid for jid, t in self._moves.items() for k in t}
+        self._moves = movement_table(run)
+        self._add_trips(run)
+
+    def _add_trips(self, run: LiveRun) -> None:
+        """Seeded trips from a network entry to an exit that cross ``min_signals`` signals."""
+        sim, net = run.sim, run.network
+        drive_type = EMS_BLUELIGHT_TYPE if self.mode in SIREN_MODES else EMS_TYPE
         rng = random.Random(self.seed * 7919 + 17)
         edges = sorted({net.lane_edge[lane] for j in net.junctions.values() for lane in j.in_lanes})
         exits = sorted({net.lane_edge[lane] for j in net.junctions.values() for lane in j.out_lanes})
         begin, end = run.spec.scenario.begin, run.spec.scenario.end
         span = max(60.0, end - begin - 900.0)
+        need = self.min_signals
         tries = 0
-        while len(self.trips) < self.count and tries < 500:
+        while len(self.trips) < self.count and tries < 2000:
             tries += 1
+            if tries % 400 == 0 and need > 1:
+                need -= 1  # a small network may not have routes through that many signals
             origin, dest = rng.choice(edges), rng.choice(exits)
             if origin == dest:
                 continue
-            route = sim.simulation.findRoute(origin, dest, vType=EMS_TYPE)
-            signals = self._signals_on(list(route.edges))
-            if len(route.edges) < 2 or len(signals) < self.min_signals:
+            route = list(sim.simulation.findRoute(origin, dest, vType=EMS_TYPE).edges)
+            signals = self.signals_on(route)
+            if len(route) < 2 or len(signals) < need:
                 continue
             vid = f"{EMS_PREFIX}{len(self.trips)}"
             depart = begin + 120.0 + (len(self.trips) + rng.random()) * span / self.count
-            sim.route.add(f"{vid}_route", list(route.edges))
+            sim.route.add(f"{vid}_route", route)
             sim.vehicle.add(vid, f"{vid}_route", typeID=drive_type, depart=f"{depart:.0f}", departLane="best")
-            self.trips.append({"id": vid, "depart": depart, "signals": len(signals), "edges": len(route.edges)})
+            self._routes[vid] = route
+            self.trips.append({"id": vid, "depart": depart, "signals": len(signals), "edges": len(route)})
 
-    def _signals_on(self, edges: list[str]) -> list[str]:
-        return [
-            self._edge_signals[(a, b)] for a, b in zip(edges, edges[1:], strict=False) if (a, b) in self._edge_signals
-        ]
+    def signals_on(self, edges: list[str]) -> list[str]:
+        return [self._moves[(a, b)].junction for a, b in zip(edges, edges[1:], strict=False) if (a, b) in self._moves]
 
     def step(self, run: LiveRun, now: float) -> None:
         sim = run.sim
@@ -111,33 +143,48 @@ class EmergencyPlugin(Plugin):
         self._requests = {}
         if not self.preempt:
             return
-        for vid in self._active:
+        for vid in sorted(self._active):
             self._announce(run, vid, now)
 
     def _announce(self, run: LiveRun, vid: str, now: float) -> None:
-        """Ask the next signals on the ambulance's route, within reach, for its movement."""
+        """Ask each signal ahead for the ambulance's movement once its arrival is within that
+        junction's lead time (clearance + queue discharge + margin)."""
         sim, net = run.sim, run.network
-        route = sim.vehicle.getRoute(vid)
+        route = self._routes.get(vid) or list(sim.vehicle.getRoute(vid))
         idx = sim.vehicle.getRouteIndex(vid)
         if idx < 0:
             return
         lane = sim.vehicle.getLaneID(vid)
-        if lane.startswith(":"):  # inside a junction: it has its green already
-            return
-        reach = max(self.lookahead_m, self.lookahead_s * max(sim.vehicle.getSpeed(vid), 8.0))
-        dist = net.lane_length.get(lane, 0.0) - sim.vehicle.getLanePosition(vid)
-        for i in range(idx, len(route) - 1):
-            if dist > reach:
+        on_internal = lane.startswith(":")
+        # an ambulance inside a junction has passed its stop line: distances count from the next edge
+        dist = 0.0 if on_internal else net.lane_length.get(lane, 0.0) - sim.vehicle.getLanePosition(vid)
+        speed = max(sim.vehicle.getSpeed(vid), self.min_speed)
+        start = idx + 1 if on_internal else idx
+        for i in range(start, len(route) - 1):
+            eta = dist / speed
+            if eta > self.max_lead_s:
                 break
-            key = (route[i], route[i + 1])
-            jid = self._edge_signals.get(key)
-            if jid is not None and jid not in self._requests:
+            move = self._moves.get((route[i], route[i + 1]))
+            if move is not None and move.junction not in self._requests and eta <= self._lead(run, move):
+                first = self._first_request.setdefault((vid, move.junction), now)
                 # a stuck ambulance must not starve the junction: the hold is bounded
-                first = self._first_request.setdefault((vid, jid), now)
                 if now - first <= self.max_hold_s:
-                    self._requests[jid] = self._moves[jid][key]
-            nxt = f"{route[i + 1]}_0"
-            dist += net.lane_length.get(nxt, 0.0)
+                    self._requests[move.junction] = move.phase
+            dist += net.lane_length.get(f"{route[i + 1]}_0", 0.0)
+
+    def _lead(self, run: LiveRun, move: Movement) -> float:
+        """Seconds before the ambulance's arrival that its green must be asked for."""
+        junction = run.network.junctions[move.junction]
+        signal = run.signals.get(move.junction)
+        lead = self.margin_s
+        if signal is None or signal.mode != "green" or signal.phase != move.phase:
+            lead += junction.yellow_time + junction.all_red_time
+            if signal is not None and signal.mode == "green":
+                lead += max(0.0, signal.limits.min_green - (signal.green_elapsed(run.sim.simulation.getTime())))
+        queue = 0
+        if run.bus is not None:
+            queue = max((run.bus.incoming(lane).halting for lane in move.in_lanes), default=0)
+        return min(self.max_lead_s, lead + queue * self.headway_s)
 
     def priority_phase(self, junction: str, now: float) -> int | None:
         phase = self._requests.get(junction)
@@ -152,3 +199,32 @@ class EmergencyPlugin(Plugin):
             "ems_mode": self.mode,
             "preemption_steps": self.preemptions,
         }
+
+
+def movement_table(run: LiveRun) -> dict[tuple[str, str], Movement]:
+    """(in-edge, out-edge) -> the junction, the phase giving that movement most priority greens,
+    and the approach lanes it uses: the green-wave lookup table."""
+    net = run.network
+    table: dict[tuple[str, str], Movement] = {}
+    for jid, j in net.junctions.items():
+        by_key: dict[tuple[str, str], list] = {}
+        for link in j.links:
+            key = (net.lane_edge.get(link.in_lane, ""), net.lane_edge.get(link.out_lane, ""))
+            by_key.setdefault(key, []).append(link)
+        for key, links in by_key.items():
+            if key in table:
+                continue
+
+            def rank(p: int, links: list = links, state_of: list[str] = j.green_phases) -> tuple[int, int]:
+                state = state_of[p]
+                return (
+                    sum(1 for link in links if state[link.index] == "G"),
+                    sum(1 for link in links if state[link.index] == "g"),
+                )
+
+            best = max(range(len(j.green_phases)), key=rank, default=None)
+            if best is None or rank(best) == (0, 0):
+                continue
+            lanes = tuple(sorted({link.in_lane for link in links}))
+            table[key] = Movement(jid, best, lanes)
+    return table

@@ -14,7 +14,7 @@ from typing import Any
 
 from civicbrain.core.batch import map_jobs
 
-from .emergency import MODES, EmergencyPlugin
+from .emergency import BASELINE, MODES, EmergencyPlugin
 from .incidents import IncidentDetector, IncidentPlugin
 from .metrics import summarize
 from .scenarios import Scenario
@@ -73,23 +73,43 @@ def summarize_batch(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _quantile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _ems_times(runs: Sequence[dict[str, Any]]) -> list[float]:
+    return [t["duration"] + t["depart_delay"] for r in runs for t in r["ems_trips"]]
+
+
 def emergency_study(
     scenario: Scenario,
     controller: str,
     seeds: Sequence[int],
     *,
     count: int = 5,
+    modes: Sequence[str] = MODES,
     workers: int = 2,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Ambulance travel time per priority arm (none / preempt / full) and everyone else's delay."""
+    """Ambulance travel time per arm (see ``emergency``) and everyone else's delay.
+
+    Each priority arm is compared with the arm that drives the same way without the platform's
+    signal priority (``preempt`` with ``none``, ``full`` with ``siren``), seed by seed on the same
+    demand and the same ambulance trips. ``free_flow_median_s`` is the ambulances' median trip
+    time with all time loss removed: the floor that no signal priority can go below.
+    """
     specs = [
         RunSpec(scenario, controller, seed=s, plugins=[EmergencyPlugin(count=count, seed=s, mode=m)], explain_every=0)
         for s in seeds
-        for m in MODES
+        for m in modes
     ]
     runs = run_specs(specs, workers=workers, progress=progress)
-    arms: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+    arms: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     for r in runs:
         arms[r["ems_mode"]].append(r)
     out: dict[str, Any] = {
@@ -97,24 +117,47 @@ def emergency_study(
         "controller": controller,
         "seeds": list(seeds),
         "ambulances_per_run": count,
+        "signals_per_trip": statistics.fmean(t["signals"] for r in runs for t in r["ems_planned"])
+        if runs
+        else math.nan,
     }
-    base_delay = statistics.fmean(r["delay"] for r in arms["none"])
-    base_median = math.nan
-    for m in MODES:
-        times = [t["duration"] + t["depart_delay"] for r in arms[m] for t in r["ems_trips"]]
-        median = statistics.median(times) if times else math.nan
-        delay = statistics.fmean(r["delay"] for r in arms[m])
-        if m == "none":
-            base_median = median
+    for m in modes:
+        times = _ems_times(arms[m])
+        free = [t["duration"] - t["time_loss"] for r in arms[m] for t in r["ems_trips"]]
         out[m] = {
             "ems_trips": len(times),
-            "ems_median_s": median,
+            "ems_median_s": statistics.median(times) if times else math.nan,
+            "ems_p25_s": _quantile(times, 0.25),
+            "ems_p75_s": _quantile(times, 0.75),
             "ems_mean_s": statistics.fmean(times) if times else math.nan,
+            "free_flow_median_s": statistics.median(free) if free else math.nan,
             "ems_unfinished": sum(1 for r in arms[m] for t in r["ems_trips"] if not t["arrived"]),
-            "ems_median_ratio": median / base_median if base_median else math.nan,
-            "delay": delay,
-            "delay_change": delay / base_delay - 1.0 if base_delay else math.nan,
+            "delay": statistics.fmean(r["delay"] for r in arms[m]) if arms[m] else math.nan,
+            "baseline": BASELINE.get(m),
         }
+    for m in modes:
+        base = BASELINE.get(m)
+        if base not in arms or not arms[base] or not arms[m]:
+            continue
+        arm, ref = out[m], out[base]
+        arm["ems_median_ratio"] = arm["ems_median_s"] / ref["ems_median_s"]
+        arm["floor_ratio"] = ref["free_flow_median_s"] / ref["ems_median_s"]
+        arm["delay_change"] = arm["delay"] / ref["delay"] - 1.0
+        by_seed = {r["seed"]: r for r in arms[base]}
+        per_seed = []
+        delay_seed = []
+        for r in arms[m]:
+            b = by_seed.get(r["seed"])
+            if b is None:
+                continue
+            t_arm, t_ref = _ems_times([r]), _ems_times([b])
+            if t_arm and t_ref:
+                per_seed.append(statistics.median(t_arm) / statistics.median(t_ref))
+            delay_seed.append(r["delay"] / b["delay"] - 1.0)
+        arm["ratio_by_seed"] = per_seed
+        arm["ratio_seed_sd"] = statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0
+        arm["delay_change_by_seed"] = delay_seed
+        arm["delay_change_seed_sd"] = statistics.stdev(delay_seed) if len(delay_seed) > 1 else 0.0
     return out
 
 
@@ -124,7 +167,7 @@ def incident_study(
     seeds: Sequence[int],
     *,
     count: int = 3,
-    training_seeds: Sequence[int] = (101, 102),
+    training_seeds: Sequence[int] = (101, 102, 103),
     workers: int = 2,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -133,14 +176,9 @@ def incident_study(
     The detector is first fitted on incident-free runs with ``training_seeds`` (disjoint from the
     evaluation seeds), then evaluated with and without injected incidents on ``seeds``.
     """
-    training = run_specs(
-        [
-            RunSpec(scenario, controller, seed=s, plugins=[IncidentPlugin(count=0, seed=s)], explain_every=0)
-            for s in training_seeds
-        ],
-        workers=workers,
-    )
-    fitted = IncidentDetector().fit([a for r in training for a in r["incident_alarms"]])
+    if set(training_seeds) & set(seeds):
+        raise ValueError("training_seeds must be disjoint from the evaluation seeds")
+    fitted = fit_incident_detector(scenario, controller, training_seeds, workers=workers)
 
     def plugin(n: int, s: int) -> IncidentPlugin:
         return IncidentPlugin(count=n, seed=s, detector=IncidentDetector(lane_alarm_s_=dict(fitted.lane_alarm_s_)))
@@ -154,18 +192,46 @@ def incident_study(
     hours = sum(r["end"] - r["begin"] for r in free) / 3600.0
     junctions = free[0]["junctions"] if free else 1
     false_alarms = sum(r["incidents"]["false_alarms"] for r in free)
+    by_seed = [
+        {
+            "seed": r["seed"],
+            "injected": r["incidents"]["injected"],
+            "within_120s": r["incidents"]["detected_within"],
+            "false_alarms_incident_free": f["incidents"]["false_alarms"],
+        }
+        for r, f in zip(with_inc, free, strict=True)
+    ]
     return {
         "scenario": scenario.name,
         "controller": controller,
         "seeds": list(seeds),
         "training_seeds": list(training_seeds),
         "recurrent_lanes": len(fitted.lane_alarm_s_),
+        "alarm_s": fitted.alarm_s,
         "injected": len(per),
         "detected": len(detect_times),
         "detection_rate": len(detect_times) / len(per) if per else math.nan,
         "detected_within_120s": sum(1 for i in per if i["within"]) / len(per) if per else math.nan,
         "median_time_to_detect": statistics.median(detect_times) if detect_times else math.nan,
+        "p90_time_to_detect": _quantile(detect_times, 0.9),
         "false_alarms": false_alarms,
         "false_alarms_per_hour_per_10_junctions": false_alarms / hours / (junctions / 10.0) if hours else math.nan,
         "incident_free_hours": hours,
+        "junctions": junctions,
+        "by_seed": by_seed,
+        "missed": [{k: i.get(k) for k in ("lane", "pos", "start", "time_to_detect")} for i in per if not i["within"]],
     }
+
+
+def fit_incident_detector(
+    scenario: Scenario, controller: str, training_seeds: Sequence[int], *, workers: int = 2
+) -> IncidentDetector:
+    """The detector calibrated on incident-free runs of ``training_seeds`` (lanes with recurrent holes)."""
+    training = run_specs(
+        [
+            RunSpec(scenario, controller, seed=s, plugins=[IncidentPlugin(count=0, seed=s)], explain_every=0)
+            for s in training_seeds
+        ],
+        workers=workers,
+    )
+    return IncidentDetector().fit([r["incident_peaks"] for r in training])
