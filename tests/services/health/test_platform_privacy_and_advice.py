@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from civicbrain.core.errors import PrivacyViolation
+from civicbrain.core.errors import PrivacyViolation, ValidationFailed
 from civicbrain.core.privacy import DataCategory
 from civicbrain.core.register import Register
 from civicbrain.services.health import SERVICE as HEALTH
@@ -125,6 +125,29 @@ def test_wearable_alerts_need_consent_and_carry_their_explanation(api, health_ru
     api.put(f"{BASE}/wearables/consent", json={"consent": False}, headers=citizen)
     with health_runtime.unit() as ctx:
         assert HEALTH.subject_data(ctx, "P0001")["wearables"]["withdrawn_at"] is not None  # type: ignore[misc]
+
+
+def test_the_scan_uses_the_wearers_chosen_sensitivity_and_refuses_an_unknown_one(api, health_runtime, clock):
+    citizen = auth(api, "citizen")
+    refused = api.put(f"{BASE}/wearables/consent", json={"consent": True, "sensitivity": "extreme"}, headers=citizen)
+    assert refused.status_code == 422 and "sensitivity" in refused.text
+    with health_runtime.unit() as ctx, pytest.raises(ValidationFailed) as error:
+        wearable_alerts.set_consent(ctx, "P0001", consent=True, sensitivity="extreme")
+    assert error.value.field == "sensitivity"
+    start = (clock.now - timedelta(days=12)).replace(hour=0, minute=0, second=0, microsecond=0)
+    with health_runtime.unit() as ctx:
+        feed = ctx.exchange.feed(WEARABLE_MINUTES.agency_id, WEARABLE_MINUTES.name)
+        ctx.exchange.post_records(feed, wearable_records("P0001", start, 12, 11))
+        wearable_alerts.set_consent(ctx, "P0001", consent=True, sensitivity="high")
+        high = wearable_alerts.scan(ctx)
+    with health_runtime.unit() as ctx:
+        for row in wearable_alerts.alerts_of(ctx, "P0001"):
+            ctx.session.delete(row)
+        wearable_alerts.set_consent(ctx, "P0001", consent=True, sensitivity="low")
+        low = wearable_alerts.scan(ctx)
+    assert len(high) == len(low) == 1
+    assert high[0].raised_at < low[0].raised_at  # the lower threshold alerts sooner on the same rise
+    assert "heart rate" in high[0].explanation and "usual" in high[0].explanation
 
 
 def test_the_development_demo_shows_the_citizen_a_wearable_alert(health_runtime):

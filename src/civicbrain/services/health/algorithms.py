@@ -8,9 +8,10 @@ from __future__ import annotations
 from civicbrain.core.privacy import DataCategory, Purpose
 from civicbrain.core.register import AlgorithmCard, Figure
 from civicbrain.services.health.domain.doctor import MODEL_VERSION, default_policy
+from civicbrain.services.health.domain.heart_rate_residuals import SENSITIVITY_LEVELS
 
 POOL_CHECKS_VERSION = "1.0.0"
-WEARABLE_VERSION = "1.0.0"
+WEARABLE_VERSION = "2.0.0"
 OWNER = "health-commission"
 CONTACT = "ai-doctor@health.demo.city"
 
@@ -102,8 +103,9 @@ POOL_CLAIM_CHECKS = AlgorithmCard(
 WEARABLE_ALERT = AlgorithmCard(
     id="health.wearable_alert",
     version=WEARABLE_VERSION,
-    title="Wearable alert: sustained rise of the resting heart rate",
-    purpose="Tells a wearer who asked for it when their resting heart rate stays above their own usual level.",
+    title="Wearable alert: sustained rise of the heart rate over the wearer's own usual",
+    purpose="Tells a wearer who asked for it when their heart rate stays above what their own past predicts for "
+    "that time of day and activity.",
     service="health",
     owner_agency=OWNER,
     contact=CONTACT,
@@ -118,9 +120,15 @@ WEARABLE_ALERT = AlgorithmCard(
         "elevated_hours": DataCategory.HEALTH,
         "sensitivity": DataCategory.ADMINISTRATIVE,
     },
-    method="Per-person resting heart rate (minutes with no recent steps), baseline per hour of day from the "
-    "person's previous 28 days; alert on a sustained mean excess over a 6-hour window (robust spread).",
-    parameters={"window_hours": 6, "baseline_days": 28, "sensitivities": ["low", "normal", "high"]},
+    method="Every worn minute against a per-person ridge regression on hour of day and recent steps (now, "
+    "previous 5/15/60 minutes, time since the last step), refitted daily on the previous 28 days only; 15-minute "
+    "block residuals minus the mean of the 24 h that ended 6 h before, standardised by the person's robust spread "
+    "and accumulated by a one-sided CUSUM over blocks with data; one alert per episode.",
+    parameters={
+        "baseline_days": 28,
+        "block_minutes": 15,
+        "sensitivities": {level: dict(values) for level, values in SENSITIVITY_LEVELS.items()},
+    },
     risks=("False alerts worry people; missed rises give false comfort.",),
     mitigations=("Detection and false alerts per person-day are measured on real streams (bench).",),
     status="advisory",

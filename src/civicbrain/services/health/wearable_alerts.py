@@ -1,5 +1,8 @@
 """Wearable alerts: consent, a scan of the exchange feed, and advisory alerts with their explanation.
 
+The detector is ``domain.heart_rate_residuals.ActivityAdjustedMonitor``: every worn minute against what the
+wearer's own past predicts for that time of day and recent activity, evidence accumulated by CUSUM.
+
 Streams arrive through the ``health-commission/wearable_minutes`` feed. Only wearers with consent on file
 are scanned (the detector itself refuses a stream without consent); each new alert is recorded through
 ``ctx.decide`` in advisory mode with the domain's explanation (baseline vs current, since when, how long)
@@ -17,16 +20,13 @@ from civicbrain.core.context import Platform
 from civicbrain.core.errors import NotFound, ValidationFailed
 from civicbrain.core.timeutil import aware
 from civicbrain.services.health.algorithms import WEARABLE_ALERT
-from civicbrain.services.health.domain.wearables import RestingHeartRateMonitor
+from civicbrain.services.health.domain.heart_rate_residuals import SENSITIVITY_LEVELS, monitor_for
 from civicbrain.services.health.feeds import WEARABLE_MINUTES
 from civicbrain.services.health.models import WearableAlert, WearableConsent
 
-# Sensitivity the wearer chooses: stricter thresholds mean fewer false alerts and later detection.
-SENSITIVITY = {
-    "low": {"threshold_sd": 5.0, "min_excess_bpm": 9.0},
-    "normal": {"threshold_sd": 4.0, "min_excess_bpm": 7.0},
-    "high": {"threshold_sd": 3.0, "min_excess_bpm": 5.0},
-}
+# Sensitivity the wearer chooses (benched levels of the all-minute detector): "low" alerts later and less often
+# falsely, "high" sooner and more often falsely; "normal" is the default that meets the false-alert budget.
+SENSITIVITY = SENSITIVITY_LEVELS
 
 
 def set_consent(ctx: Platform, person_id: str, *, consent: bool, sensitivity: str = "normal") -> WearableConsent:
@@ -77,8 +77,7 @@ def scan(ctx: Platform) -> list[WearableAlert]:
         heart_rate, steps = stream_of(ctx, consent.person_id)
         if heart_rate.empty:
             continue
-        chosen = SENSITIVITY[consent.sensitivity]
-        monitor = RestingHeartRateMonitor(threshold_sd=chosen["threshold_sd"], min_excess_bpm=chosen["min_excess_bpm"])
+        monitor = monitor_for(consent.sensitivity)
         known = {aware(a.raised_at) for a in alerts_of(ctx, consent.person_id)}
         for alert in monitor.detect(heart_rate, steps, consented=True):
             raised_at = alert.raised_at.tz_localize("UTC").to_pydatetime()
@@ -101,7 +100,7 @@ def _record(ctx: Platform, consent: WearableConsent, alert: Any, raised_at: Any)
         },
         outcome={"label": "alert", "raised_at": raised_at.isoformat()},
         explanation={
-            "summary": "Your resting heart rate has stayed above your usual level: " + alert.explanation,
+            "summary": "Your heart rate has stayed above your usual level: " + alert.explanation,
             "baseline_bpm": round(alert.baseline_bpm, 1),
             "current_bpm": round(alert.current_bpm, 1),
             "elevated_since": alert.elevated_since.isoformat(),
