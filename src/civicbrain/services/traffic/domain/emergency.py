@@ -23,7 +23,11 @@ Arms of the study add the same seeded ambulance trips and differ only in the pri
 * ``none``: the ambulance drives as an ordinary car, no signal priority;
 * ``preempt``: the same driving, with the platform's signal priority;
 * ``siren``: blue-light driving (SUMO's bluelight device: traffic forms a rescue lane, the vehicle
-  may pass red lights and exceed the limit, speed factor 1.5), no signal priority;
+  may pass red lights and exceed the limit, speed factor 1.5), no signal priority. SUMO lets such a
+  vehicle cross a red light at full speed; a real one crosses against red only slowly, watching for
+  cross traffic, so here it enters a junction showing it red or yellow at no more than
+  ``red_crossing_speed`` (20 km/h, the speed SUMO itself uses for an emergency vehicle entering a
+  rescue lane);
 * ``full``: blue-light driving with the platform's signal priority.
 
 A siren exists with or without the platform, so what the platform's priority adds is
@@ -53,8 +57,11 @@ class Movement:
     """The ambulance's movement through one junction: the phase serving it and its approach lanes."""
 
     junction: str
-    phase: int
+    phase: int  # the phase giving the ambulance's own links most priority greens
     in_lanes: tuple[str, ...]
+    # the phase that also lets every other movement of those lanes go: a queue ahead of the
+    # ambulance on a shared lane may be waiting for a turn the protected phase keeps red
+    clearing_phase: int = -1
 
 
 @dataclass
@@ -70,11 +77,14 @@ class EmergencyPlugin(Plugin):
     min_speed: float = 8.0  # m/s assumed for the arrival estimate while it is slow or stopped
     max_hold_s: float = 90.0  # one ambulance may hold a junction this long, then normal rules resume
     min_signals: int = 3  # trips cross the network: at least this many signals on the route
+    red_crossing_speed: float = 5.56  # m/s: a siren vehicle enters a junction against red no faster
+    comfortable_decel: float = 4.5  # m/s2 it brakes with to get there
     trips: list[dict[str, Any]] = field(default_factory=list)
     preemptions: int = 0
     _active: set[str] = field(default_factory=set)
     _requests: dict[str, int] = field(default_factory=dict)
     _first_request: dict[tuple[str, str], float] = field(default_factory=dict)
+    _chosen: dict[tuple[str, str], int] = field(default_factory=dict)
     _moves: dict[tuple[str, str], Movement] = field(default_factory=dict)
     _routes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -141,10 +151,25 @@ class EmergencyPlugin(Plugin):
         for vid in sim.simulation.getArrivedIDList():
             self._active.discard(vid)
         self._requests = {}
+        if self.mode in SIREN_MODES:
+            for vid in sorted(self._active):
+                self._cross_red_slowly(run, vid)
         if not self.preempt:
             return
         for vid in sorted(self._active):
             self._announce(run, vid, now)
+
+    def _cross_red_slowly(self, run: LiveRun, vid: str) -> None:
+        """Cap a siren vehicle's speed so it enters a junction showing it red/yellow at walking-in speed."""
+        sim = run.sim
+        ahead = sim.vehicle.getNextTLS(vid)
+        if ahead and ahead[0][3] not in "Gg" and ahead[0][2] < 150.0:
+            dist = max(0.0, ahead[0][2])
+            cap = (self.red_crossing_speed**2 + 2.0 * self.comfortable_decel * dist) ** 0.5
+            if cap < sim.vehicle.getAllowedSpeed(vid):
+                sim.vehicle.setSpeed(vid, cap)
+                return
+        sim.vehicle.setSpeed(vid, -1.0)  # back to its own driving
 
     def _announce(self, run: LiveRun, vid: str, now: float) -> None:
         """Ask each signal ahead for the ambulance's movement once its arrival is within that
@@ -169,22 +194,34 @@ class EmergencyPlugin(Plugin):
                 first = self._first_request.setdefault((vid, move.junction), now)
                 # a stuck ambulance must not starve the junction: the hold is bounded
                 if now - first <= self.max_hold_s:
-                    self._requests[move.junction] = move.phase
+                    self._requests[move.junction] = self._phase_for(run, vid, move)
             dist += net.lane_length.get(f"{route[i + 1]}_0", 0.0)
+
+    def _phase_for(self, run: LiveRun, vid: str, move: Movement) -> int:
+        """Chosen once per ambulance and junction (a changing request would only add clearances):
+        with vehicles standing ahead on its lanes, the phase that lets all of them go."""
+        key = (vid, move.junction)
+        if key not in self._chosen:
+            queue = self._queue(run, move)
+            self._chosen[key] = move.clearing_phase if queue and move.clearing_phase >= 0 else move.phase
+        return self._chosen[key]
+
+    @staticmethod
+    def _queue(run: LiveRun, move: Movement) -> int:
+        if run.bus is None:
+            return 0
+        return max((run.bus.incoming(lane).halting for lane in move.in_lanes), default=0)
 
     def _lead(self, run: LiveRun, move: Movement) -> float:
         """Seconds before the ambulance's arrival that its green must be asked for."""
         junction = run.network.junctions[move.junction]
         signal = run.signals.get(move.junction)
         lead = self.margin_s
-        if signal is None or signal.mode != "green" or signal.phase != move.phase:
+        if signal is None or signal.mode != "green" or signal.phase not in (move.phase, move.clearing_phase):
             lead += junction.yellow_time + junction.all_red_time
             if signal is not None and signal.mode == "green":
                 lead += max(0.0, signal.limits.min_green - (signal.green_elapsed(run.sim.simulation.getTime())))
-        queue = 0
-        if run.bus is not None:
-            queue = max((run.bus.incoming(lane).halting for lane in move.in_lanes), default=0)
-        return min(self.max_lead_s, lead + queue * self.headway_s)
+        return min(self.max_lead_s, lead + self._queue(run, move) * self.headway_s)
 
     def priority_phase(self, junction: str, now: float) -> int | None:
         phase = self._requests.get(junction)
@@ -226,5 +263,14 @@ def movement_table(run: LiveRun) -> dict[tuple[str, str], Movement]:
             if best is None or rank(best) == (0, 0):
                 continue
             lanes = tuple(sorted({link.in_lane for link in links}))
-            table[key] = Movement(jid, best, lanes)
+            lane_links = [link for link in j.links if link.in_lane in lanes]
+            serving = [p for p in range(len(j.green_phases)) if sum(rank(p))]
+            clearing = max(
+                serving,
+                key=lambda p, ll=lane_links, st=j.green_phases: (
+                    sum(1 for link in ll if st[p][link.index] in "Gg"),
+                    rank(p),
+                ),
+            )
+            table[key] = Movement(jid, best, lanes, clearing)
     return table
