@@ -9,6 +9,7 @@ TRIPINFO = """<tripinfos>
   <tripinfo id="a" depart="10.00" departDelay="2.00" arrival="70.00" duration="60.00" timeLoss="20.00" waitingTime="8.00"/>
   <tripinfo id="b" depart="20.00" departDelay="0.00" arrival="-1.00" duration="80.00" timeLoss="50.00" waitingTime="30.00"/>
   <tripinfo id="c" depart="-1" departDelay="40.00" arrival="-1.00" duration="0.00" timeLoss="0.00" waitingTime="0.00"/>
+  <tripinfo id="d" depart="-1" departDelay="300.00" arrival="-1.00" duration="0.00" timeLoss="0.00" waitingTime="0.00"/>
   <tripinfo id="ems_0" depart="5.00" departDelay="0.00" arrival="30.00" duration="25.00" timeLoss="1.00" waitingTime="0.00"/>
 </tripinfos>
 """  # noqa: E501
@@ -24,10 +25,11 @@ def tripinfo(tmp_path):
 
 def test_resco_delay_counts_never_departed_and_excludes_platform_vehicles(tripinfo):
     m = trip_metrics(read_tripinfo(tripinfo, exclude_prefixes=("ems_",)))
-    # a: 20 + 2, b (unfinished): 50 + 0, c (never entered): end - scheduled = its departDelay 40
-    assert m["delay"] == pytest.approx((22 + 50 + 40) / 3)
-    assert m["never_departed"] == 1
-    assert m["vehicles"] == 3
+    # a: 20 + 2, b (unfinished): 50 + 0, c and d (never entered): end - scheduled = their departDelay
+    assert m["delay"] == pytest.approx((22 + 50 + 40 + 300) / 4)
+    assert m["never_departed"] == 2
+    assert m["never_departed_blocked"] == 1  # d was kept out 300 s; c was due only 40 s before the end
+    assert m["vehicles"] == 4
     assert m["finished"] == 1
     assert m["trip_time"] == pytest.approx(60.0)  # finished trips only
     assert m["free_flow_trip"] == pytest.approx(40.0)  # duration - timeLoss

@@ -18,6 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 METRIC_KEYS = ("delay", "trip_time", "wait", "free_flow_trip")
+# A vehicle still outside when the window closes may simply have been due in its last seconds (its
+# one chance to enter fell on a second when the entry spot was taken). Those that waited longer
+# than this were kept out by a queue: insertion was blocked.
+INSERTION_BLOCKED_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def trip_metrics(trips: Iterable[Trip]) -> dict[str, float | int]:
         "free_flow_trip": _mean([t.duration - t.time_loss for t in finished]),
         "finished": len(finished),
         "never_departed": len(never),
+        "never_departed_blocked": sum(1 for t in never if t.depart_delay > INSERTION_BLOCKED_S),
     }
 
 
