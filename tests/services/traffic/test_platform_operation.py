@@ -180,6 +180,7 @@ def test_operation_with_ambulances_and_a_calibrated_incident_detector(settings, 
         operation_request(short_scenario, "qpa", seeds=(1,), ambulances=11)
     request = operation_request(short_scenario, "qpa", seeds=(1,), incidents=1, ambulances=2, calibration_runs=1)
     report = operate(runtime, request, actor="test")
+    assert report.as_dict()["emergency"]["trips"] == 2
     with runtime.unit(actor="test") as ctx:
         run = ctx.session.get(TrafficRun, report.run_id)
         assert run is not None

@@ -174,6 +174,12 @@ def operate_cmd(
     candidate: Annotated[str | None, typer.Option("--candidate", help="Shadow candidate beside it.")] = None,
     seeds: Annotated[int, typer.Option("--seeds", min=1, max=10)] = 1,
     incidents: Annotated[int, typer.Option("--incidents", min=0, max=10, help="Blockages to inject (drill).")] = 0,
+    ambulances: Annotated[
+        int, typer.Option("--ambulances", min=0, max=10, help="Ambulance trips given a green wave (adaptive live).")
+    ] = 0,
+    calibrate: Annotated[
+        int, typer.Option("--calibrate", min=0, max=5, help="Incident-free runs to calibrate the detector on first.")
+    ] = 0,
     scale: ScaleOpt = 1.0,
     workers: WorkersOpt = 2,
     as_json: JsonFlag = False,
@@ -184,7 +190,10 @@ def operate_cmd(
             scenario, net=str(net) if net else None, routes=str(routes) if routes else None, begin=begin, end=end,
             duration=duration, scale=scale,
         )  # fmt: skip
-        request = operation_request(sc, controller, candidate, seeds=tuple(range(1, seeds + 1)), incidents=incidents)
+        request = operation_request(
+            sc, controller, candidate, seeds=tuple(range(1, seeds + 1)), incidents=incidents, ambulances=ambulances,
+            calibration_runs=calibrate,
+        )  # fmt: skip
         runtime = Runtime(get_settings(), load_services())
         with _progress(f"{sc.name}: operation", as_json and not sys.stderr.isatty()) as progress:
             report = operate(runtime, request, actor="cli", workers=workers, progress=progress)

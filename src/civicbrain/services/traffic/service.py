@@ -229,6 +229,7 @@ class OperationReport:
     decisions: dict[str, int]
     incidents: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[str] = field(default_factory=list)
+    emergency: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return _clean_dict(
@@ -240,6 +241,7 @@ class OperationReport:
                 "decisions": self.decisions,
                 "incidents": len(self.incidents),
                 "receipts": self.receipts[:5],
+                "emergency": self.emergency,
             }
         )
 
@@ -611,7 +613,9 @@ def record_operation(
     )
     ctx.session.add(row)
     ctx.session.flush()
-    return OperationReport(row.id, live, cand, difference, decisions, alerts, receipts)
+    return OperationReport(
+        row.id, live, cand, difference, decisions, alerts, receipts, emergency=row.summary["emergency"]
+    )
 
 
 def operate(
