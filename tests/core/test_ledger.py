@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from civicbrain.core.errors import ValidationFailed
 from civicbrain.core.ledger import verify
 
 
@@ -159,3 +160,51 @@ def test_a_rolled_back_savepoint_leaves_no_gap(runtime):
         decide(ctx, subject="person:c")
     result = check(runtime)
     assert result.ok and result.checked == 2
+
+
+def request(subject="person:P1", label="granted", actor=None, **overrides):
+    from civicbrain.core.context import DecisionRequest
+
+    fields = {
+        "algorithm": "testsvc.rule",
+        "version": "1.0",
+        "subject": subject,
+        "inputs": {"income_band": "low"},
+        "outcome": {"label": label},
+        "explanation": {"summary": f"{label} because the income band is low"},
+        "mode": "live",
+        "actor": actor,
+    }
+    return DecisionRequest(**{**fields, **overrides})
+
+
+def test_decide_many_chains_like_single_decisions_and_interleaves_with_them(runtime):
+    with runtime.unit(actor="unit-actor") as ctx:
+        first = decide(ctx, subject="person:A")
+        batch = ctx.decide_many(
+            [request("person:A"), request("person:B", "refused", actor="officer-1"), request("person:A")]
+        )
+        last = decide(ctx, subject="person:B")
+    assert [d.receipt.seq for d in (first, *batch, last)] == [1, 2, 3, 4, 5]
+    assert check(runtime).ok
+    with runtime.unit() as ctx:
+        assert ctx.ledger.get(batch[1].id).actor == "officer-1"
+        assert ctx.ledger.get(batch[0].id).actor == "unit-actor"
+        assert ctx.ledger.get(batch[1].id).outcome == {"label": "refused"}
+        # One key per subject, shared by single and batched entries: erasing B hides both of B's.
+        assert ctx.ledger.forget_subject("person:B")
+    with runtime.unit() as ctx:
+        assert ctx.ledger.get(batch[1].id).erased and ctx.ledger.get(last.id).erased
+        assert not ctx.ledger.get(batch[2].id).erased
+    assert check(runtime).ok
+
+
+def test_decide_many_records_nothing_when_one_request_is_refused(runtime):
+    with runtime.unit() as ctx:
+        decide(ctx)
+        with pytest.raises(ValidationFailed):
+            ctx.decide_many([request("person:C"), request("person:D", explanation={"summary": " "})])
+        assert decide(ctx, subject="person:E").receipt.seq == 2
+    assert check(runtime).ok and check(runtime).checked == 2
+    with runtime.unit() as ctx:
+        assert ctx.decide_many([]) == []

@@ -10,7 +10,7 @@ that session. Services receive a ``Platform`` and never build their own engine o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from civicbrain.core.db import create_engine, session_factory
 from civicbrain.core.errors import PrivacyViolation, ValidationFailed
 from civicbrain.core.identity import configure_password_hashing
-from civicbrain.core.ledger import Ledger, Receipt
+from civicbrain.core.ledger import Ledger, NewEntry, Receipt
 from civicbrain.core.privacy import check_fields
 from civicbrain.core.register import AlgorithmCard, Register
 from civicbrain.core.registry import ServiceSpec, cards_of
@@ -61,6 +61,21 @@ class Decision:
     @property
     def id(self) -> str:
         return self.receipt.receipt
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One decision for :meth:`Platform.decide_many`: the arguments of :meth:`Platform.decide`, and
+    who acted (the unit's actor when None), since one unit may record decisions asked for by many."""
+
+    algorithm: str
+    version: str
+    subject: str
+    inputs: dict[str, Any]
+    outcome: Any
+    explanation: dict[str, Any]
+    mode: str
+    actor: str | None = None
 
 
 class Runtime:
@@ -165,6 +180,56 @@ class Platform:
         input is not declared on its card (data minimisation), when an input's category is
         forbidden or off-purpose, or when the explanation has no plain-words summary.
         """
+        card, label = self._checked(algorithm, version, mode, inputs, outcome, explanation)
+        receipt = self.ledger.append(
+            kind="automated",
+            service=card.service,
+            algorithm=algorithm,
+            version=version,
+            mode=mode,
+            subject=subject,
+            outcome_label=label,
+            payload={"inputs": inputs, "outcome": outcome, "explanation": explanation},
+            actor=self.actor,
+        )
+        return Decision(receipt, algorithm, version, mode, label, outcome, explanation)
+
+    def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
+        """Record several automated decisions at once, each checked exactly as :meth:`decide` checks it.
+
+        All or nothing: if any request is refused, nothing is recorded. The entries are appended
+        in order with :meth:`Ledger.append_many` (a few round trips for the lot), so a bulk job or
+        a group commit of many requests pays per batch what ``decide`` pays per decision.
+        """
+        checked = [
+            (request, *self._checked(request.algorithm, request.version, request.mode, request.inputs,
+                                     request.outcome, request.explanation))
+            for request in requests
+        ]  # fmt: skip
+        entries = [
+            NewEntry(
+                kind="automated",
+                service=card.service,
+                algorithm=request.algorithm,
+                version=request.version,
+                mode=request.mode,
+                ref=self.ledger.ref(request.subject),
+                outcome_label=label,
+                payload={"inputs": request.inputs, "outcome": request.outcome, "explanation": request.explanation},
+                actor=request.actor if request.actor is not None else self.actor,
+            )
+            for request, card, label in checked
+        ]
+        receipts = self.ledger.append_many(entries)
+        return [
+            Decision(receipt, r.algorithm, r.version, r.mode, label, r.outcome, r.explanation)
+            for receipt, (r, _, label) in zip(receipts, checked, strict=True)
+        ]
+
+    def _checked(
+        self, algorithm: str, version: str, mode: str, inputs: dict[str, Any], outcome: Any, explanation: Any
+    ) -> tuple[AlgorithmCard, str]:
+        """The card permitting this decision and its outcome label, or the reason it is refused."""
         card = self.register.permit(algorithm, version, mode)
         undeclared = sorted(set(inputs) - set(card.inputs))
         if undeclared:
@@ -183,18 +248,7 @@ class Platform:
         label = outcome if isinstance(outcome, str) else (outcome or {}).get("label")
         if not isinstance(label, str) or not label:
             raise ValidationFailed("an outcome is a label or a mapping with a 'label'", field="outcome")
-        receipt = self.ledger.append(
-            kind="automated",
-            service=card.service,
-            algorithm=algorithm,
-            version=version,
-            mode=mode,
-            subject=subject,
-            outcome_label=label,
-            payload={"inputs": inputs, "outcome": outcome, "explanation": explanation},
-            actor=self.actor,
-        )
-        return Decision(receipt, algorithm, version, mode, label, outcome, explanation)
+        return card, label
 
     def record_human_decision(
         self,

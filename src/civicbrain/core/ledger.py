@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -104,6 +104,22 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class NewEntry:
+    """One entry for :meth:`Ledger.append_many`, under an already pseudonymised subject reference."""
+
+    kind: str
+    service: str
+    algorithm: str
+    version: str
+    mode: str
+    ref: str
+    outcome_label: str
+    payload: dict[str, Any]
+    links_to: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
 class EntryView:
     """A ledger entry as a reader sees it; ``payload`` is None once the subject was erased."""
 
@@ -173,6 +189,18 @@ _GET_OR_CREATE_KEY_POSTGRES = (
     "VALUES (%(ref)s, %(key)s, %(created_at)s) ON CONFLICT (subject_ref) DO NOTHING RETURNING key) "
     "SELECT key FROM created UNION ALL SELECT key FROM core_subject_keys WHERE subject_ref = %(ref)s LIMIT 1"
 )
+# Many subjects' keys in two round trips: create the missing ones, then read them all.
+_CREATE_KEYS_POSTGRES = (
+    "INSERT INTO core_subject_keys (subject_ref, key, created_at) "
+    "SELECT * FROM unnest(%(refs)s::text[], %(keys)s::bytea[], %(created)s::timestamptz[]) "
+    "ON CONFLICT (subject_ref) DO NOTHING"
+)
+_READ_KEYS_POSTGRES = "SELECT subject_ref, key FROM core_subject_keys WHERE subject_ref = ANY(%(refs)s)"
+_INSERT_ENTRY_POSTGRES = (
+    f"INSERT INTO core_ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('%(' + c + ')s' for c in _ENTRY_COLUMNS)})"
+)
+_MOVE_HEAD_POSTGRES = "UPDATE core_ledger_head SET seq = %(seq)s, entry_hash = %(entry_hash)s WHERE id = 1"
 _HEAD_IN_TRANSACTION = "civicbrain.ledger.head"  # session.info key: (transaction, seq, hash)
 
 
@@ -273,6 +301,71 @@ class Ledger:
         return Receipt(
             receipt=fields["receipt"], seq=fields["seq"], entry_hash=digest, recorded_at=fields["recorded_at"]
         )
+
+    def append_many(self, entries: Sequence[NewEntry]) -> list[Receipt]:
+        """Append several entries in order, in this transaction, for the cost of a few round trips.
+
+        The same chain as one :meth:`append_for_ref` per entry (each entry covers the previous one's
+        hash), but the subjects' keys are found or created together, the head is locked and moved
+        once and the entries are inserted as one batch: what a bulk job (a day's scores) or a group
+        commit of many requests (the credit checks) needs, where a round trip per entry would cost
+        more than the entries themselves.
+        """
+        if not entries:
+            return []
+        self._load_ciphers({e.ref for e in entries})
+        head_seq, head_hash = self._locked_head()
+        rows: list[dict[str, Any]] = []
+        receipts: list[Receipt] = []
+        for entry in entries:
+            ciphertext = self._ciphers[entry.ref].encrypt(canonical_json(entry.payload).encode())
+            fields: dict[str, Any] = {
+                "seq": head_seq + 1,
+                "receipt": str(uuid.uuid4()),
+                "recorded_at": self.clock(),
+                "kind": entry.kind,
+                "service": entry.service,
+                "algorithm": entry.algorithm,
+                "version": entry.version,
+                "mode": entry.mode,
+                "subject_ref": entry.ref,
+                "outcome_label": entry.outcome_label,
+                "links_to": entry.links_to,
+                "actor": entry.actor,
+                "payload_digest": hashlib.sha256(ciphertext).hexdigest(),
+                "prev_hash": head_hash,
+            }
+            head_seq, head_hash = fields["seq"], entry_hash(fields)
+            rows.append({**fields, "payload": ciphertext, "entry_hash": head_hash})
+            receipts.append(Receipt(fields["receipt"], head_seq, head_hash, fields["recorded_at"]))
+        if self.session.get_bind().dialect.name == "postgresql":
+            with self._driver().cursor() as cursor:
+                cursor.executemany(_INSERT_ENTRY_POSTGRES, rows)
+                cursor.execute(_MOVE_HEAD_POSTGRES, {"seq": head_seq, "entry_hash": head_hash})
+        else:
+            self.session.execute(_INSERT_ENTRY, rows)
+            self.session.execute(_MOVE_HEAD, {"new_seq": head_seq, "new_hash": head_hash})
+        self._remember_head(head_seq, head_hash)
+        self.session.flush()
+        return receipts
+
+    def _load_ciphers(self, refs: set[str]) -> None:
+        """Find or create the keys of ``refs`` not yet cached: two round trips on PostgreSQL for all of them."""
+        missing = sorted(refs - set(self._ciphers))
+        if not missing:
+            return
+        if self.session.get_bind().dialect.name != "postgresql":
+            for ref in missing:
+                self._cipher(ref, create=True)
+            return
+        now = self.clock()
+        driver = self._driver()
+        driver.execute(
+            _CREATE_KEYS_POSTGRES,
+            {"refs": missing, "keys": [Fernet.generate_key() for _ in missing], "created": [now] * len(missing)},
+        )
+        for ref, key in driver.execute(_READ_KEYS_POSTGRES, {"refs": missing}).fetchall():
+            self._ciphers[str(ref)] = Fernet(bytes(key))
 
     def _locked_head(self) -> tuple[int, str]:
         """The head's (seq, hash), locked for the rest of the transaction.
