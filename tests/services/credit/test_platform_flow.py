@@ -495,3 +495,101 @@ def test_the_ftm_export_is_for_officials(api):
     assert api.get("/api/v1/credit/export.ftm.jsonl", headers=auth(api, "citizen")).status_code == 403
     lines = api.get("/api/v1/credit/export.ftm.jsonl", headers=auth(api, "auditor")).text.splitlines()
     assert {json.loads(line)["schema"] for line in lines} == {"Company", "Sanction"}
+
+
+def test_concurrent_checks_are_group_committed_each_with_its_own_durable_receipt(api, city):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from civicbrain.core.ledger import verify
+    from civicbrain.services.credit.models import CreditCheck
+
+    headers = auth(api, "tender-officer")
+    bodies = [{"context": "public tender", "id_number": f"35010219900307{n:04d}"} for n in range(12)]
+    bodies.append({"context": "public tender", "name": "Jinshan Construction", "kind": "organization"})
+
+    def ask(body: dict[str, Any]) -> dict[str, Any]:
+        response = api.post("/api/v1/credit/check", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, bodies))
+    receipts = [a["receipt"] for a in answers]
+    assert len(set(receipts)) == len(bodies)
+    with city.unit() as ctx:
+        for answer in answers:
+            entry = ctx.ledger.get(answer["receipt"])  # committed before the answer left
+            assert entry.actor == "tender-officer" and entry.outcome_label == answer["outcome"]
+        trail = set(ctx.session.scalars(select(CreditCheck.receipt)))
+        assert set(receipts) <= trail
+        assert verify(ctx.session).ok
+
+
+def test_a_check_the_ledger_refuses_fails_alone_in_its_batch(city, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from civicbrain.core.errors import ValidationFailed
+    from civicbrain.services.credit import checks, recording
+    from civicbrain.services.credit.domain.names import NameKind
+
+    with city.unit(actor="tender-officer") as ctx:
+        good = [
+            checks.screen_check(
+                ctx, query=checks.CheckQuery(kind=NameKind.PERSON, identifier=f"X{n}"), context="subsidy",
+                asking_agency="finance-bureau", asked_by="tender-officer",
+            )
+            for n in range(4)
+        ]  # fmt: skip
+    bad = checks.ScreenedCheck(good[0].result, good[0].query_key, "", "tender-officer", "tender-officer")
+    real = checks.decision_request
+
+    def refuse_empty_subjects(event, card, *, subject, label, actor=None):  # type: ignore[no-untyped-def]
+        if not subject:
+            raise ValidationFailed("no subject", field="subject")
+        return real(event, card, subject=subject, label=label, actor=actor)
+
+    monkeypatch.setattr(checks, "decision_request", refuse_empty_subjects)
+    recorder = recording.CheckRecorder(city)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        futures = [pool.submit(recorder.record, s) for s in (*good[:2], bad, *good[2:])]
+    outcomes = [f.exception() or f.result() for f in futures]
+    assert isinstance(outcomes[2], ValidationFailed)
+    assert all(isinstance(o, checks.CheckAnswer) for i, o in enumerate(outcomes) if i != 2)
+
+
+def test_rescore_all_runs_through_core_batch_with_the_same_scores_and_ledger_entries(city):
+    from civicbrain.core.ledger import verify
+    from civicbrain.services.credit import scores
+    from civicbrain.services.credit.models import CreditScoreOptIn
+
+    with city.unit() as ctx:
+        opted = sorted(ctx.session.scalars(select(CreditScoreOptIn.person_id)))
+        assert len(opted) >= 2
+        single = {p: scores.rescore(ctx, p) for p in opted}
+    progress: list[tuple[int, int]] = []
+    with city.unit() as ctx:
+        assert scores.rescore_all(ctx, chunk=1, progress=lambda done, total: progress.append((done, total))) == len(
+            opted
+        )
+    assert progress[-1] == (len(opted), len(opted))  # one core.batch job per chunk
+
+    def stored() -> dict[str, tuple[int | None, list[str], str | None]]:
+        with city.unit() as ctx:
+            rows = list(ctx.session.scalars(select(CreditScoreOptIn)))
+            for row in rows:
+                entry = ctx.ledger.get(row.receipt or "")
+                assert entry.algorithm == CITY_SCORE.id and entry.outcome["score"] == row.score
+                assert entry.subject_ref == ctx.ledger.ref(f"person:{row.person_id}")
+            return {r.person_id: (r.score, list(r.reason_codes), r.receipt) for r in rows}
+
+    batch = stored()
+    for person, result in single.items():
+        assert batch[person][:2] == (result.score, list(result.reason_codes))
+    # What a worker process runs: its own engine (same database and schema) and unit of work.
+    with city.unit() as ctx:
+        (job,) = scores.scoring_jobs(ctx, [tuple(opted)])
+    assert scores.run_scoring_job(job) == len(opted)
+    again = stored()
+    assert all(again[p][:2] == batch[p][:2] and again[p][2] != batch[p][2] for p in opted)
+    with city.unit() as ctx:
+        assert verify(ctx.session).ok

@@ -9,11 +9,17 @@ A resident asking for a listing that is not theirs gets 404, not 403, so ids rev
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -21,13 +27,31 @@ from civicbrain.core.errors import Forbidden, NotFound
 from civicbrain.core.identity import Principal, Role
 from civicbrain.services.credit import checks, federation_sync, public_view, scores, service
 from civicbrain.services.credit.checks import CheckQuery
+from civicbrain.services.credit.domain.blocking import name_keys
 from civicbrain.services.credit.domain.measures import Measure, MeasureEffect, Memorandum
-from civicbrain.services.credit.domain.names import NameKind
+from civicbrain.services.credit.domain.names import NameKind, compare_name_sets
 from civicbrain.services.credit.models import CreditCheck, CreditList, CreditMemorandum, CreditScoreOptIn
+from civicbrain.services.credit.recording import recorder_for
 from civicbrain.services.credit.views import list_view, listing_view, memorandum_view
-from civicbrain.web.deps import Ctx, CurrentUser
+from civicbrain.web.deps import Ctx, CurrentUser, bearer, get_runtime, optional_principal, require_principal
 
-router = APIRouter()
+
+def _warm_name_analysis() -> None:
+    """Name analysis builds rigour's tables on first use (seconds of CPU): done at start-up, off the
+    event loop, so the first checks by name do not pay for it."""
+    name_keys("Wang Xiaoming", NameKind.PERSON)
+    compare_name_sets(["Wang Xiaoming"], ["王小明", "Wang Xiaoping"], NameKind.PERSON)
+
+
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    # Not in tests: most never match names, and those that do pay on first use as before.
+    if app.state.runtime.settings.environment != "test":
+        threading.Thread(target=_warm_name_analysis, name="credit-name-analysis-warm-up", daemon=True).start()
+    yield
+
+
+router = APIRouter(lifespan=_lifespan)
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
@@ -224,19 +248,57 @@ def run_expiry(ctx: Ctx, principal: CurrentUser) -> dict[str, int]:
 # --- checks ---------------------------------------------------------------------------------------
 
 
+# How many checks run at once in this process. A check is a few milliseconds of Python and a few
+# database round trips, then a wait for its batch's commit (``recording``): more threads than that
+# only make them queue for the interpreter lock.
+CHECK_THREADS = 16
+
+
+def _check_limiter(request: Request) -> anyio.CapacityLimiter:
+    """One limiter per app and event loop (a test client runs its own loop)."""
+    loop = asyncio.get_running_loop()
+    held = getattr(request.app.state, "credit_check_limiter", None)
+    if held is None or held[0] is not loop:
+        held = (loop, anyio.CapacityLimiter(CHECK_THREADS))
+        request.app.state.credit_check_limiter = held
+    return held[1]
+
+
 @router.post("/check", summary="Check a subject in a context: allow, restrict or priority, with every reason")
-def check(body: CheckBody, ctx: Ctx, principal: CurrentUser) -> dict[str, Any]:
-    principal.require(Role.OFFICER)
-    query = CheckQuery(
-        kind=NameKind(body.kind),
-        name=body.name,
-        identifier=body.id_number or body.registration,
-        birth_date=body.birth_date,
-    )
-    answer = checks.run_check(
-        ctx, query=query, context=body.context, asking_agency=principal.agency_id or "", asked_by=principal.username
-    )
-    return answer.as_dict()
+async def check(
+    body: CheckBody, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> dict[str, Any]:
+    """Sign-in, screening and measures run in one worker thread and one unit of work; the ledger entry
+    and the trail row are then written by the runtime's ``CheckRecorder`` (group commit), and the
+    answer leaves once they are committed, so its receipt names a durable ledger entry.
+
+    With the usual per-request dependencies each step would be a separate hop to the thread pool,
+    and a request holding a database connection would wait for a free thread while the threads wait
+    for connections: under load the pool runs dry and every request stalls. Here a check holds a
+    connection only while its thread runs it.
+    """
+    runtime = get_runtime(request)
+
+    def work() -> dict[str, Any]:
+        with runtime.unit() as ctx:
+            principal = require_principal(optional_principal(request, ctx, credentials))
+            principal.require(Role.OFFICER)
+            query = CheckQuery(
+                kind=NameKind(body.kind),
+                name=body.name,
+                identifier=body.id_number or body.registration,
+                birth_date=body.birth_date,
+            )
+            screened = checks.screen_check(
+                ctx,
+                query=query,
+                context=body.context,
+                asking_agency=principal.agency_id or "",
+                asked_by=principal.username,
+            )
+        return recorder_for(runtime).record(screened).as_dict()
+
+    return await anyio.to_thread.run_sync(work, limiter=_check_limiter(request))
 
 
 @router.post("/judgements", status_code=201, summary="Mark a check's candidate as not the same subject (reviewers)")

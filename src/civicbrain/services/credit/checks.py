@@ -15,33 +15,37 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from civicbrain.core.context import Platform
 from civicbrain.core.errors import NotFound, ValidationFailed
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import CHECK
-from civicbrain.services.credit.candidates import candidate_subjects, load_subjects
+from civicbrain.services.credit.candidates import listed_candidates
 from civicbrain.services.credit.domain.blocking import CandidateIndex, screen
 from civicbrain.services.credit.domain.catalogue import CITY_SCORE_TABLE
-from civicbrain.services.credit.domain.listing import Listing, ListingState
-from civicbrain.services.credit.domain.matching import Judgement, Matcher, SubjectRecord, normalize_identifier
-from civicbrain.services.credit.domain.measures import CheckResult, check_subject
+from civicbrain.services.credit.domain.listing import ListDefinition
+from civicbrain.services.credit.domain.matching import (
+    Judgement,
+    Matcher,
+    MatchResult,
+    SubjectRecord,
+    normalize_identifier,
+)
+from civicbrain.services.credit.domain.measures import CheckResult, Memorandum, check_subject
 from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.domain.score import ScoreResult, benefits_for
 from civicbrain.services.credit.models import (
     CreditCheck,
     CreditJudgement,
     CreditList,
-    CreditListing,
     CreditMemorandum,
     CreditScoreOptIn,
     CreditSubject,
 )
-from civicbrain.services.credit.steps import ledger_subject, record
+from civicbrain.services.credit.steps import decision_request, ledger_subject
 from civicbrain.services.credit.store import definition_of, listing_of, memorandum_of, subject_record
 
 
@@ -145,21 +149,60 @@ def query_key(ctx: Platform, query: CheckQuery) -> str:
     return ctx.ledger.ref(f"credit-query:{query.raw_key()}")
 
 
-def _listings_in_force(ctx: Platform, subject_ids: list[str], now: datetime) -> dict[str, list[Listing]]:
-    """The listings a check may use: in force now, for the candidates only."""
-    by_subject: dict[str, list[Listing]] = defaultdict(list)
-    if not subject_ids:
-        return {}
-    rows = ctx.session.scalars(
-        select(CreditListing).where(
-            CreditListing.subject_id.in_(subject_ids),
-            CreditListing.state == ListingState.ACTIVE,
-            CreditListing.expires_at > now,
-        )
-    )
-    for row in rows:
-        by_subject[row.subject_id].append(listing_of(row))
-    return dict(by_subject)
+@dataclass(frozen=True)
+class _Catalogue:
+    stamp: tuple[int, int]
+    definitions: dict[str, ListDefinition]
+    memoranda: dict[str, list[Memorandum]]  # by applying agency
+
+
+# Lists and memoranda change rarely and only by insertion (a change to a memorandum is a new one), so
+# each process keeps them and re-reads them when their row counts change: one cheap query per check
+# instead of reading and converting both tables. Keyed by engine: tests run several databases.
+_CATALOGUES: dict[int, _Catalogue] = {}
+_CATALOGUE_STAMP = select(
+    select(func.count()).select_from(CreditList).scalar_subquery(),
+    select(func.count()).select_from(CreditMemorandum).scalar_subquery(),
+)
+
+
+def _catalogue(ctx: Platform) -> _Catalogue:
+    count_lists, count_memoranda = ctx.session.execute(_CATALOGUE_STAMP).one()
+    stamp = (int(count_lists), int(count_memoranda))
+    key = id(ctx.session.get_bind())
+    cached = _CATALOGUES.get(key)
+    if cached is not None and cached.stamp == stamp:
+        return cached
+    lists = {row.code: row for row in ctx.session.scalars(select(CreditList))}
+    memoranda: dict[str, list[Memorandum]] = defaultdict(list)
+    for row in ctx.session.scalars(select(CreditMemorandum).order_by(CreditMemorandum.id)):
+        memoranda[row.applying_agency].append(memorandum_of(row, lists[row.list_code].owning_agency))
+    fresh = _Catalogue(stamp, {code: definition_of(row) for code, row in lists.items()}, dict(memoranda))
+    _CATALOGUES[key] = fresh
+    return fresh
+
+
+class _KnownJudgements:
+    """The reviewers' judgements about this query's candidates, read in one query (``JudgementStore``)."""
+
+    def __init__(self, ctx: Platform, query_key: str, candidate_ids: list[str]) -> None:
+        self._found: dict[str, Judgement] = {}
+        if candidate_ids:
+            rows = ctx.session.scalars(
+                select(CreditJudgement).where(
+                    CreditJudgement.query_key == query_key, CreditJudgement.candidate_id.in_(candidate_ids)
+                )
+            )
+            for row in rows:
+                self._found[row.candidate_id] = Judgement(
+                    row.query_key, row.candidate_id, row.reviewer, row.reason, aware(row.decided_at)
+                )
+
+    def is_excluded(self, subject_id: str, candidate_id: str) -> Judgement | None:
+        return self._found.get(candidate_id)
+
+    def mark_not_same(self, subject_id: str, candidate_id: str, reviewer: str, reason: str) -> Judgement:
+        raise NotImplementedError("a check only reads judgements; reviewers write them through mark_not_same")
 
 
 def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
@@ -167,18 +210,16 @@ def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
     granted on a fuzzy name match."""
     if not query.identifier or query.kind is not NameKind.PERSON:
         return None
-    subject = ctx.session.scalar(
-        select(CreditSubject).where(
-            CreditSubject.identifier == normalize_identifier(query.identifier), CreditSubject.person_id.is_not(None)
-        )
+    opt_in = ctx.session.scalar(
+        select(CreditScoreOptIn)
+        .join(CreditSubject, CreditSubject.person_id == CreditScoreOptIn.person_id)
+        .where(CreditSubject.identifier == normalize_identifier(query.identifier))
+        .limit(1)
     )
-    if subject is None:
-        return None
-    opt_in = ctx.session.get(CreditScoreOptIn, subject.person_id)
     if opt_in is None or opt_in.score is None or opt_in.table_version != CITY_SCORE_TABLE.version:
         return None
     return ScoreResult(
-        citizen_id=subject.person_id or "",
+        citizen_id=opt_in.person_id,
         table_version=opt_in.table_version,
         score=opt_in.score,
         band=opt_in.band,
@@ -189,7 +230,24 @@ def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
     )
 
 
-def run_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: str, asked_by: str) -> CheckAnswer:
+@dataclass(frozen=True)
+class ScreenedCheck:
+    """A check's answer before it is recorded: what ``record_check`` writes to the ledger and the trail."""
+
+    result: CheckResult
+    query_key: str
+    ledger_subject: str
+    asked_by: str
+    actor: str | None
+
+
+def screen_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: str, asked_by: str) -> ScreenedCheck:
+    """Screen and apply the asking agency's measures for this context; writes nothing but the
+    screening index of newly listed subjects.
+
+    A handful of queries whatever the list's size: candidates with their listings in one, their
+    judgements in one, the catalogue from the process's cache.
+    """
     now = ctx.now()
     key = query_key(ctx, query)
     record_ = SubjectRecord(
@@ -199,19 +257,20 @@ def run_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: 
         birth_dates=(query.birth_date,) if query.birth_date else (),
         identifiers=(query.identifier,) if query.identifier else (),
     )
-    subjects = load_subjects(ctx, candidate_subjects(ctx, record_, now))
-    listings_by_subject = _listings_in_force(ctx, [s.id for s in subjects], now)
-    index = CandidateIndex()
-    index.add_all(subject_record(s) for s in subjects)
-    matches = screen(Matcher(judgements=DbJudgementStore(ctx)), index, record_) if subjects else []
-    lists = {row.code: row for row in ctx.session.scalars(select(CreditList))}
-    definitions = {code: definition_of(row) for code, row in lists.items()}
-    memoranda = [
-        memorandum_of(row, lists[row.list_code].owning_agency)
-        for row in ctx.session.scalars(
-            select(CreditMemorandum).where(CreditMemorandum.applying_agency == asking_agency)
-        )
-    ]
+    found = listed_candidates(ctx, record_, now)
+    subjects = {c.subject.id: c.subject for c in found}
+    matches: list[MatchResult] = []
+    if found:
+        index = CandidateIndex()
+        index.add_all(subject_record(c.subject) for c in found)
+        judgements = _KnownJudgements(ctx, key, list(subjects))
+        matches = screen(Matcher(judgements=judgements), index, record_)
+    # Only a match's listings can apply: the others are not converted to domain values at all.
+    matched = {m.candidate_id for m in matches if m.is_match}
+    listings_by_subject = {
+        c.subject.id: [listing_of(row) for row in c.listings] for c in found if c.subject.id in matched
+    }
+    catalogue = _catalogue(ctx)
     score = _score_for(ctx, query)
     grant = benefits_for(CITY_SCORE_TABLE, score, context) if score is not None else None
     result = check_subject(
@@ -220,36 +279,56 @@ def run_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: 
         asking_agency=asking_agency,
         matches=matches,
         listings_by_subject=listings_by_subject,
-        definitions=definitions,
-        memoranda=memoranda,
+        definitions=catalogue.definitions,
+        memoranda=catalogue.memoranda.get(asking_agency, []),
         now=now,
         score_grant=grant,
     )
-    decision = record(
-        ctx, result.event(), CHECK, subject=_ledger_subject_of(ctx, result, key), label=result.outcome.value
-    )
-    ctx.session.add(
+    return ScreenedCheck(result, key, _ledger_subject_of(subjects, result, key), asked_by, ctx.actor)
+
+
+def record_checks(ctx: Platform, screened: list[ScreenedCheck]) -> list[CheckAnswer]:
+    """Record screened checks through ``ctx.decide_many`` (each checked as ``ctx.decide`` checks it) and
+    in the screening trail, in ``ctx``'s unit of work; each entry names the officer who asked."""
+    requests = [
+        decision_request(s.result.event(), CHECK, subject=s.ledger_subject, label=s.result.outcome.value, actor=s.actor)
+        for s in screened
+    ]
+    decisions = ctx.decide_many(requests)
+    ctx.session.add_all(
         CreditCheck(
             receipt=decision.id,
-            checked_at=now,
-            asking_agency=asking_agency,
-            asked_by=asked_by,
-            context=result.context,
-            outcome=result.outcome.value,
+            checked_at=s.result.checked_at,
+            asking_agency=s.result.asking_agency,
+            asked_by=s.asked_by,
+            context=s.result.context,
+            outcome=s.result.outcome.value,
             measures=[
                 {"listing_id": m.listing_id, "measure": m.measure.code, "memorandum": m.memorandum_id}
-                for m in result.measures
+                for m in s.result.measures
             ],
         )
+        for s, decision in zip(screened, decisions, strict=True)
     )
+    return [CheckAnswer(s.result, d.id, s.query_key) for s, d in zip(screened, decisions, strict=True)]
+
+
+def record_check(ctx: Platform, screened: ScreenedCheck) -> CheckAnswer:
+    return record_checks(ctx, [screened])[0]
+
+
+def run_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: str, asked_by: str) -> CheckAnswer:
+    """Screen, apply the asking agency's measures for this context, record the answer (one unit of work)."""
+    screened = screen_check(ctx, query=query, context=context, asking_agency=asking_agency, asked_by=asked_by)
+    answer = record_check(ctx, screened)
     ctx.session.flush()
-    return CheckAnswer(result, decision.id, key)
+    return answer
 
 
-def _ledger_subject_of(ctx: Platform, result: CheckResult, key: str) -> str:
+def _ledger_subject_of(subjects: dict[str, CreditSubject], result: CheckResult, key: str) -> str:
     """A check that applied a measure to a resident is about that resident: they see it and can contest it."""
     for measure in result.measures:
-        subject = ctx.session.get(CreditSubject, measure.match.candidate_id)
+        subject = subjects.get(measure.match.candidate_id)
         if subject is not None:
             return ledger_subject(subject)
     return f"credit-query:{key}"

@@ -505,6 +505,10 @@ def _upsert_listing(
             duration_months=list_row.max_duration_months,
         )
         ctx.session.add(row)
+        with ctx.session.no_autoflush:  # the new row is complete only below
+            listed = ctx.session.get(CreditSubject, subject_id)
+        if listed is not None:
+            listed.names_indexed = False  # listed here now: the next check screens its names
     row.state = ListingState.ACTIVE.value
     row.reasons = list(props.get("reason") or [])
     row.effective_from, row.expires_at, row.ended_at = effective, expires, None

@@ -244,6 +244,7 @@ def propose_listing(
     row = new_listing_row(listing, ctx.settings.instance_id, now)
     row.notice_receipt = notice.id
     ctx.session.add(row)
+    subject.names_indexed = False  # listed now: the next check screens its names (candidates.index_pending)
     ctx.session.flush()
     return row
 

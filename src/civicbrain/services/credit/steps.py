@@ -8,7 +8,7 @@ the domain's name travels in the explanation so a reader can find the rule in th
 
 from __future__ import annotations
 
-from civicbrain.core.context import Decision, Platform
+from civicbrain.core.context import Decision, DecisionRequest, Platform
 from civicbrain.core.register import AlgorithmCard
 from civicbrain.services.credit.domain.events import CreditEvent
 from civicbrain.services.credit.models import CreditSubject
@@ -20,6 +20,17 @@ def ledger_subject(subject: CreditSubject) -> str:
     if subject.person_id:
         return f"person:{subject.person_id}"
     return f"credit-subject:{subject.id}"
+
+
+def decision_request(
+    event: CreditEvent, card: AlgorithmCard, *, subject: str, label: str, actor: str | None = None
+) -> DecisionRequest:
+    """What ``ctx.decide`` is given for one step, for recording many at once (``ctx.decide_many``)."""
+    kwargs = event.decision_kwargs()
+    kwargs["outcome"]["label"] = label
+    kwargs["explanation"]["rule"] = f"{event.algorithm} {event.version}"
+    kwargs.update(algorithm=card.id, version=card.version, subject=subject)
+    return DecisionRequest(actor=actor, **kwargs)
 
 
 def record(ctx: Platform, event: CreditEvent, card: AlgorithmCard, *, subject: str, label: str) -> Decision:

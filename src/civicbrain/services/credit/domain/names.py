@@ -495,8 +495,13 @@ def _bridged_forms(name: str, other: str, kind: NameKind) -> list[str]:
     return forms
 
 
+@lru_cache(maxsize=65536)
 def compare_names(query: str, candidate: str, kind: NameKind) -> NameComparison:
-    """Compare two name strings of the same kind; the best alignment wins."""
+    """Compare two name strings of the same kind; the best alignment wins.
+
+    Cached (the result is immutable): a screening meets the same common names again and again, and a
+    check often compares its query with several listed people of the same name.
+    """
     if kind is NameKind.OBJECT:
         return _compare_object_names(query, candidate)
     best = NameComparison(score=0.0, query_name=query, candidate_name=candidate)
