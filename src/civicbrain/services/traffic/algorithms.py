@@ -113,9 +113,14 @@ TEXTS: dict[str, ControllerText] = {
         method="Queue-pressure actuated (civicbrain): holds a green while vehicles cross its stop lines at most "
         "gap_s apart and no rival phase outweighs it by switch_ratio x its score + switch_margin vehicles; "
         "otherwise moves to the phase with the largest weighted queue (halting + moving_weight x moving, "
-        "minus exit_weight x queued on its exits), skipping phases nobody waits for.",
+        "minus exit_weight x queued on its exits), skipping phases nobody waits for. Two terms keep busy "
+        "junctions from starving approaches: a phase red for more than age_after s has its score multiplied by "
+        "1 + age_weight x the further seconds, and an approach whose detector has stood full for more than "
+        "saturation_after s gains saturation_weight vehicles per further second (the queue beyond the detector, "
+        "e.g. vehicles waiting to enter the network).",
         risks=(
             "Detector faults bias the queue estimate.",
+            "A queue longer than its detector is only estimated (from how long the detector stays full).",
             "Light approaches could wait long behind heavy ones.",
         ),
         mitigations=(SAFETY_MITIGATION, "Bounded wait (max_wait) serves every approach with waiting vehicles."),

@@ -7,7 +7,9 @@
 * ``qpa`` (queue-pressure actuated, ours): holds a green while vehicles are still flowing over its
   stop lines and no other phase has a much larger weighted queue; otherwise gaps out to the phase
   with the largest queue pressure, skipping phases nobody waits for. Queues count more than moving
-  vehicles, exits that are backing up count against a phase.
+  vehicles, exits that are backing up count against a phase. On busy junctions, where greens rarely
+  gap out, a phase that has waited long grows in weight and an approach whose detector stays full
+  is credited with the queue it cannot see, so minor and entry approaches are not starved.
 
 Adaptive controllers return a :class:`Choice`; the safety layer turns it into lights.
 """
@@ -22,6 +24,8 @@ from .network import Junction
 from .safety import PhaseStatus, SafeSignal, SafetyLimits
 
 EXIT_BLOCKED_OCCUPANCY = 60.0  # percent; a jammed exit detector reads roughly 65-80 %
+JAM_SPACING = 7.5  # metres of lane a stopped car takes in a queue (5 m car, 2.5 m gap)
+FULL_FRACTION = 0.8  # an approach detector is full when its halting vehicles fill this share of it
 
 
 @dataclass
@@ -64,6 +68,13 @@ def phase_keys(junction: Junction) -> list[PhaseKeys]:
             )
         memo[("keys", 0)] = keys
     return memo[("keys", 0)]
+
+
+def approach_keys(junction: Junction) -> list[str]:
+    memo = junction._memo
+    if ("approaches", 0) not in memo:
+        memo[("approaches", 0)] = sorted({d for k in phase_keys(junction) for d in k.served})
+    return memo[("approaches", 0)]
 
 
 def phase_status(junction: Junction, bus: DetectorBus) -> list[PhaseStatus]:
@@ -153,7 +164,10 @@ class QueuePressureActuated(Controller):
         switch_margin: float = 2.0,
         per_movement: bool = False,
         gap_s: float | None = 2.0,
-        age_weight: float = 0.0,
+        age_weight: float = 0.02,
+        age_after: float = 60.0,
+        saturation_weight: float = 0.2,
+        saturation_after: float = 30.0,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -171,6 +185,14 @@ class QueuePressureActuated(Controller):
         # a queue that has waited longer weighs more: score x (1 + age_weight x seconds red),
         # which approximates accumulated delay rather than queue length
         self.age_weight = age_weight
+        self.age_after = age_after  # ... counting only the seconds red beyond this
+        # an approach whose detector is full hides a queue beyond it (on a short entry edge it is
+        # the queue of vehicles waiting to enter the network): while it stays full, each second adds
+        # this many vehicles to its score, so a phase serving it cannot be outweighed indefinitely
+        # by approaches with longer detectors
+        self.saturation_weight = saturation_weight
+        self.saturation_after = saturation_after  # ... counting only the seconds full beyond this
+        self._full_since: dict[str, float] = {}
 
     def limits(self) -> SafetyLimits:
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
@@ -191,6 +213,19 @@ class QueuePressureActuated(Controller):
             total -= ew * sum(halting.get(e, 0) for e in k.exits) / len(k.exits)
         return total
 
+    def _hidden_queue(self, junction: Junction, bus: DetectorBus, now: float) -> dict[str, float]:
+        """Estimated vehicles queued beyond each full approach detector of this junction."""
+        halting, length, full_since = bus.halting, bus.length, self._full_since
+        hidden = {}
+        for d in approach_keys(junction):
+            if halting.get(d, 0) * JAM_SPACING >= FULL_FRACTION * length.get(d, 0.0) > 0.0:
+                full_for = now - full_since.setdefault(d, now) - self.saturation_after
+                if full_for > 0:
+                    hidden[d] = self.saturation_weight * full_for
+            else:
+                full_since.pop(d, None)
+        return hidden
+
     def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
         keys = phase_keys(junction)
         n = len(keys)
@@ -199,7 +234,12 @@ class QueuePressureActuated(Controller):
         if self.age_weight:
             for p in range(n):
                 if p != current and scores[p] > 0:
-                    scores[p] *= 1.0 + self.age_weight * (now - signal.last_served[p])
+                    scores[p] *= 1.0 + self.age_weight * max(0.0, now - signal.last_served[p] - self.age_after)
+        if self.saturation_weight:
+            hidden = self._hidden_queue(junction, bus, now)
+            if hidden:
+                for p, k in enumerate(keys):
+                    scores[p] += sum(hidden.get(d, 0.0) for d in k.served)
         cur = keys[current]
         if self.gap_s is None:
             flowing = sum(bus.count.get(d, 0) - bus.halting.get(d, 0) for d in cur.served)

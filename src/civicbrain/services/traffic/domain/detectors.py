@@ -98,8 +98,12 @@ class DetectorBus:
         self._loop_ids = [loop_id(x) for x in self.in_lanes if loop_id(x) in loops]
         # upstream pieces of an approach and the approach detector they add to
         self._pieces = [(d, d.split("@@", 1)[0]) for d in self._area_ids if "@@" in d]
+        # metres each detector covers (an approach: with its upstream pieces)
+        self.length: dict[str, float] = {}
         for d in self._area_ids:
             sim.lanearea.subscribe(d, [VAR_COUNT, VAR_HALTING, VAR_OCCUPANCY])
+            key = d.split("@@", 1)[0]
+            self.length[key] = self.length.get(key, 0.0) + float(sim.lanearea.getLength(d))
         for d in self._loop_ids:
             sim.inductionloop.subscribe(d, [VAR_COUNT, VAR_OCCUPANCY])
         self.count: dict[str, int] = {}  # vehicles on the detector (approach: with its pieces)
