@@ -164,8 +164,8 @@ class QueuePressureActuated(Controller):
         switch_margin: float = 2.0,
         per_movement: bool = False,
         gap_s: float | None = 2.0,
-        age_weight: float = 0.02,
-        age_after: float = 60.0,
+        age_weight: float = 0.03,
+        age_after: float = 90.0,
         saturation_weight: float = 0.2,
         saturation_after: float = 30.0,
     ) -> None:
@@ -193,6 +193,7 @@ class QueuePressureActuated(Controller):
         self.saturation_weight = saturation_weight
         self.saturation_after = saturation_after  # ... counting only the seconds full beyond this
         self._full_since: dict[str, float] = {}
+        self._lane_green: dict[str, float] = {}  # last time each approach had a green (seen at decisions)
 
     def limits(self) -> SafetyLimits:
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
@@ -232,9 +233,18 @@ class QueuePressureActuated(Controller):
         scores = [self._score(k, bus) for k in keys]
         current = signal.phase
         if self.age_weight:
+            # age = how long the phase's longest-red queued lane has been red; a lane that had green
+            # in another phase (a shared or permissive lane) is not waiting for this one
+            lane_green = self._lane_green
+            for d in keys[current].served:
+                lane_green[d] = now
             for p in range(n):
                 if p != current and scores[p] > 0:
-                    scores[p] *= 1.0 + self.age_weight * max(0.0, now - signal.last_served[p] - self.age_after)
+                    red = max(
+                        (now - lane_green.setdefault(d, now) for d in keys[p].served if bus.halting.get(d, 0)),
+                        default=0.0,
+                    )
+                    scores[p] *= 1.0 + self.age_weight * max(0.0, red - self.age_after)
         if self.saturation_weight:
             hidden = self._hidden_queue(junction, bus, now)
             if hidden:
