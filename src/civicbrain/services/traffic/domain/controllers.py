@@ -82,7 +82,7 @@ def phase_status(junction: Junction, bus: DetectorBus) -> list[PhaseStatus]:
     count, halting, occupancy = bus.count, bus.halting, bus.occupancy
     out = []
     for k in phase_keys(junction):
-        demand = float(sum(count.get(d, 0) for d in k.served))
+        demand = float(sum([count.get(d, 0) for d in k.served]))
         blocked = bool(k.exits) and all(
             occupancy.get(e, 0.0) >= EXIT_BLOCKED_OCCUPANCY and halting.get(e, 0) >= 2 for e in k.exits
         )

@@ -129,11 +129,9 @@ class DetectorBus:
         loops = self._sim.inductionloop.getAllSubscriptionResults()
         self._loop_raw = loops
         passed, last_pass = self.passed, self.last_pass
-        for d, v in loops.items():
-            n = v[VAR_COUNT]
-            if n:
-                passed[d] = passed.get(d, 0) + int(n)
-                last_pass[d] = now
+        for d, n in [(d, v[VAR_COUNT]) for d, v in loops.items() if v[VAR_COUNT]]:
+            passed[d] = passed.get(d, 0) + int(n)
+            last_pass[d] = now
 
     def _reading(self, key: str) -> LaneReading:
         if key not in self.count:
