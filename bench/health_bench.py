@@ -194,6 +194,11 @@ def print_doctor_table(doctor: dict) -> None:
         f"of {pooled['n_severe']}; non-severe over-triaged {100 * pooled['non_severe_advised_emergency']:.1f}%; "
         f"mild (4-5) over-triaged {100 * pooled['mild_advised_emergency']:.1f}%"
     )
+    print(
+        f"red flag (escalated at once, mid-dialogue): severe {100 * pooled['severe_red_flagged']:.1f}% "
+        f"(after {pooled['severe_red_flag_question_mean'] or 0:.1f} questions on average), "
+        f"non-severe {100 * pooled['non_severe_red_flagged']:.1f}%"
+    )
     lat = doctor["latency_ms"]
     print(f"latency next question + update: p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms over {lat['steps']} steps")
 

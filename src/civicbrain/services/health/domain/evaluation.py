@@ -46,6 +46,7 @@ class CaseOutcome:
     urgency: str
     severity: int
     top1_at_budget: dict[int, bool] = field(default_factory=dict)
+    red_flag_at: int | None = None  # question after which the red flag escalated, if it did
 
 
 def score_cases(
@@ -76,6 +77,7 @@ def score_cases(
                 urgency=result.urgency.level,
                 severity=kb.pathologies[case.pathology].severity,
                 top1_at_budget=at_budget,
+                red_flag_at=result.urgency.red_flag_at_question,
             )
         )
     return outcomes
@@ -105,7 +107,17 @@ def summarise(outcomes: Sequence[CaseOutcome]) -> dict:
         ),
         "mild_advised_emergency": float(np.mean([o.urgency == EMERGENCY for o in mild])) if mild else None,
         "self_care_advised_for_severe": (float(np.mean([o.urgency == SELF_CARE for o in severe])) if severe else None),
+        # escalated at once mid-dialogue: where the platform stops the chat and hands over
+        "severe_red_flagged": float(np.mean([o.red_flag_at is not None for o in severe])) if severe else None,
+        "severe_red_flag_question_mean": _mean_or_none([o.red_flag_at for o in severe if o.red_flag_at is not None]),
+        "non_severe_red_flagged": (
+            float(np.mean([o.red_flag_at is not None for o in not_severe])) if not_severe else None
+        ),
     }
+
+
+def _mean_or_none(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def evaluate(

@@ -6,8 +6,14 @@ reasons. The FHIR export is a ``collection`` Bundle of a Patient (pseudonymous: 
 one Observation per answer (patient-reported, status "preliminary"), one Observation for the AI urgency, and
 one Condition per candidate (verificationStatus "provisional" for the leading one, "differential" for the
 rest, evidence pointing at the supporting Observations). It is built and validated with ``fhir.resources``
-(R4B models, structurally identical to R4 for these resources); the clinician's confirmation or correction is
-recorded by the service layer against this suggestion.
+(R4B models); the clinician's confirmation or correction is recorded by the service layer against this
+suggestion.
+
+Why R4B for an R4 export: ``fhir.resources`` 7 and 8 ship R5 (default), R4B and STU3 models; true R4 (4.0.1)
+models exist only in releases up to 6.x, which are built on pydantic 1 while the platform runs pydantic 2.
+R4B (4.3.0) limits its changes to particular areas (medication definitions, evidence-based medicine,
+subscriptions; new CodeableReference and RatioRange types); Bundle, Patient, Observation and Condition are not
+among them and this export uses no type R4B added, so its JSON is R4 for every element it uses.
 """
 
 from __future__ import annotations
