@@ -17,10 +17,11 @@ Protocol (printed with the figures and written to bench/results/credit_scale_ben
 2. Check API: the real app (``create_app`` with a ``Runtime`` on that schema and the credit service,
    as a production instance) under uvicorn in a subprocess on a free 127.0.0.1 port; a tender
    officer signs in through ``/api/v1/auth/token``; after a 15 s warm-up at 20/s (other subjects),
-   an async httpx client sends ``POST /api/v1/credit/check`` open-loop at a fixed ``--rate`` for
-   ``--seconds`` (each request is scheduled on time, never waiting for earlier answers), a quarter
-   each: ID number listed, ID number unlisted, name+DOB listed, name+DOB unlisted. Latency = send to
-   full response, so queueing in the server counts; reported for all, ID checks and name checks. Every
+   a minimal asyncio HTTP/1.1 keep-alive client (``LoadClient``) sends ``POST /api/v1/credit/check``
+   open-loop at ``--rate`` for ``--seconds`` (each request is scheduled on time, never waiting for
+   earlier answers), a quarter each: ID number listed, ID number unlisted, name+DOB listed, name+DOB
+   unlisted. Latency = from the moment a request was due to its full response, so queueing in the
+   server or the generator counts; reported for all, ID checks and name checks. Every
    check is recorded in the ledger (group commit, ``recording.py``) before its answer leaves.
 3. Expiry: ``service.expire_due(ctx)`` once, in one unit of work (commit included).
 4. Scoring: ``--optins`` residents in ``core_people``/``credit_score_optins``; the service's own
@@ -486,10 +487,10 @@ def serve(url: str, schema: str, port: int) -> None:
 
     from civicbrain.api import create_app
 
-    # More connections than the threadpool has threads (40), so the pool is not what limits the
-    # server: with SQLAlchemy's default (5 + 10) requests failed on the 30 s pool timeout at 200 req/s.
-    # A deployment setting, not a change to the service. (At 200 req/s on 2 cores the server still
-    # falls behind and stalls: each check costs 5-35 ms of CPU; see the bench's report.)
+    # More connections than the threads that may hold one (the check API's 16, the recorder, the
+    # sign-in), so the pool never decides the figure. The check API holds a connection only while its
+    # worker thread runs (``credit.api.check``): the earlier stall, connections held by requests
+    # waiting for a thread while the threads waited for connections, cannot happen.
     runtime = runtime_on(schema_engine(url, schema, pool_size=SERVER_POOL, max_overflow=10))
     # As deployed: a production instance, so the credit service warms its name analysis at start-up.
     runtime.settings = runtime.settings.model_copy(update={"environment": "production"})
@@ -542,32 +543,76 @@ def check_bodies(sizes: Sizes, count: int, offset: int = 0) -> list[dict[str, An
     return bodies
 
 
+class LoadClient:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams: the load generator shares two cores
+    with the server and the database, and httpx spent ~1 ms of CPU per request (at 200/s it saturated
+    a core and became what was measured). A connection is reused when idle, opened when none is."""
+
+    def __init__(self, base: str, token: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self.head = (
+            f"POST /api/v1/credit/check HTTP/1.1\r\nHost: {base.removeprefix('http://')}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        )
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        while self.idle:  # the server closes keep-alive connections idle for 5 s: skip those
+            reader, writer = self.idle.pop()
+            if not reader.at_eof():
+                break
+            writer.close()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(f"{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            payload = await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            raise
+        self.idle.append((reader, writer))
+        return status, payload
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
 async def open_loop(
-    base: str, token: str, bodies: list[dict[str, Any]], rate: int
+    base: str, token: str, bodies: list[dict[str, Any]], rate: int, timeout: float = 30.0
 ) -> tuple[list[tuple[int, float]], list[str]]:
-    """Send request n at start + n/rate whatever happened to the earlier ones; latency includes queueing.
+    """Send request n at start + n/rate whatever happened to the earlier ones. Latency runs from the
+    moment the request was due (not when the generator got round to it), so queueing anywhere counts.
     Returns (request index, latency in ms) of the answered requests, and the errors."""
     latencies: list[tuple[int, float]] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+    client = LoadClient(base, token)
+    payloads = [json.dumps(body).encode() for body in bodies]
 
-        async def one(n: int, body: dict[str, Any], at: float) -> None:
-            await asyncio.sleep(max(0.0, at - time.perf_counter()))
-            sent = time.perf_counter()
-            try:
-                response = await client.post("/api/v1/credit/check", json=body)
-                if response.status_code != 200:
-                    errors.append(f"{response.status_code}: {response.text[:120]}")
-                    return
-            except httpx.HTTPError as error:
-                errors.append(type(error).__name__)
-                return
-            latencies.append((n, (time.perf_counter() - sent) * 1000))
+    async def one(n: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        try:
+            status, answer = await asyncio.wait_for(client.post(payloads[n]), timeout)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError) as error:
+            errors.append(type(error).__name__)
+            return
+        if status != 200:
+            errors.append(f"{status}: {answer[:120].decode(errors='replace')}")
+            return
+        latencies.append((n, (time.perf_counter() - at) * 1000))
 
-        start = time.perf_counter() + 0.5
-        await asyncio.gather(*(one(n, body, start + n / rate) for n, body in enumerate(bodies)))
+    start = time.perf_counter() + 0.5
+    try:
+        await asyncio.gather(*(one(n, start + n / rate) for n in range(len(bodies))))
+    finally:
+        client.close()
     return latencies, errors
 
 

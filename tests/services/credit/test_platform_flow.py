@@ -464,10 +464,12 @@ def test_the_public_query_treats_wildcards_as_text(api):
     assert [r["name"] for r in public(api, "jinshan")] == ["Fuzhou Jinshan Construction Co., Ltd."]
 
 
-def test_a_correction_request_is_a_core_appeal_and_a_grant_is_shown_to_the_owning_agency(api, clock):
+def test_a_granted_correction_request_withdraws_the_listing_everywhere_with_a_ledger_entry(api, city, clock):
     listing = wang_fang_listing(api)
     clock.advance(days=16)
     expire_job(api)
+    assert check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "restrict"
+    assert public(api, "Wang Fang")
     citizen = auth(api, "citizen")
     grounds = {"grounds": "The case number is another Wang Fang's; my ID number differs in the court file."}
     r = api.post(f"/api/v1/credit/listings/{listing['id']}/correction", json=grounds, headers=citizen)
@@ -475,19 +477,20 @@ def test_a_correction_request_is_a_core_appeal_and_a_grant_is_shown_to_the_ownin
     (request,) = r.json()["corrections"]
     appeal = api.get(f"/api/v1/appeals/{request['appeal_ref']}", headers=auth(api, "reviewer")).json()
     assert appeal["status"] == "open"
+    assert wang_fang_listing(api)["state"] == "active"  # a request alone changes nothing
     decision = {"outcome": "overturned", "reasons": "The court file names a different ID number."}
-    assert (
-        api.post(
-            f"/api/v1/appeals/{request['appeal_ref']}/decision", json=decision, headers=auth(api, "reviewer")
-        ).status_code
-        == 200
-    )
-    api.cookies.clear()
-    login = api.get("/login")
-    token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    api.post("/login", data={"username": "court-officer", "password": PASSWORDS["court-officer"], "csrf_token": token})
-    page = api.get("/credit/officer")
-    assert "Correction granted on appeal" in page.text
+    reviewer = auth(api, "reviewer")
+    r = api.post(f"/api/v1/appeals/{request['appeal_ref']}/decision", json=decision, headers=reviewer)
+    assert r.status_code == 200, r.text
+    assert wang_fang_listing(api)["state"] == "withdrawn"
+    assert check(api, "tender-officer", "public tender", id_number=WANG_FANG_ID)["outcome"] == "allow"
+    assert public(api, "Wang Fang") == []
+    with city.unit() as ctx:
+        row = ctx.session.get(CreditListing, listing["id"])
+        steps = [e for e in ctx.ledger.for_subject(f"person:{row and service.subject_of(ctx, row).person_id}")]
+        (withdrawn,) = [e for e in steps if e.outcome_label == "withdrawn_after_correction"]
+        assert withdrawn.inputs["listing_id"] == listing["id"]
+        assert "different ID number" in withdrawn.explanation["summary"]
 
 
 def test_the_ftm_export_is_for_officials(api):

@@ -88,8 +88,28 @@ def _in_force(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
+# On PostgreSQL the two hot statements are fixed texts over arrays (prepared once by the driver);
+# the portable forms below are built per key count, which costs more Python than the query itself.
+_POSTING_COUNTS_POSTGRES = text(
+    "SELECT k, (SELECT count(*) FROM (SELECT 1 FROM credit_name_keys n WHERE n.key = k LIMIT :cap) c) "
+    "FROM unnest(CAST(:keys AS text[])) AS k"
+)
+_RANKED_POSTGRES = text(
+    "SELECT n.subject_id, sum(u.w) AS score FROM credit_name_keys n "
+    "JOIN unnest(CAST(:keys AS text[]), CAST(:weights AS float8[])) AS u(key, w) ON n.key = u.key "
+    "GROUP BY n.subject_id ORDER BY score DESC, n.subject_id LIMIT :depth"
+)
+
+
+def _is_postgres(ctx: Platform) -> bool:
+    return ctx.session.get_bind().dialect.name == "postgresql"
+
+
 def _posting_counts(ctx: Platform, keys: list[str]) -> dict[str, int]:
     """How many subjects hold each key, counted up to ``MAX_POSTINGS + 1``, in one round trip."""
+    if _is_postgres(ctx):
+        found = ctx.session.execute(_POSTING_COUNTS_POSTGRES, {"keys": keys, "cap": MAX_POSTINGS + 1})
+        return {str(key): int(n) for key, n in found if n}
     parts = []
     for key in keys:
         postings = select(literal(1)).where(CreditNameKey.key == key).limit(MAX_POSTINGS + 1).subquery()
@@ -104,7 +124,7 @@ def _indexed_total(ctx: Platform) -> int:
     An estimate is enough (it only weighs rare keys against common ones), and counting two million
     rows per check is not: PostgreSQL's planner statistics, SQLite's exact count.
     """
-    if ctx.session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(ctx):
         estimate = ctx.session.scalar(_LISTINGS_ESTIMATE)
         if estimate is not None and estimate > 0:  # -1 or 0: never analysed yet
             return int(estimate)
@@ -127,6 +147,11 @@ def _ranked_by_keys(ctx: Platform, query: SubjectRecord, depth: int) -> list[str
         exact = ctx.session.scalar(select(func.count()).where(CreditNameKey.key == rarest))
         usable = {rarest: int(exact or 1)}
     total = max(_indexed_total(ctx), 1)
+    if _is_postgres(ctx):
+        ordered = sorted(usable)
+        weights = [math.log(1.0 + total / usable[k]) for k in ordered]
+        ranked_rows = ctx.session.execute(_RANKED_POSTGRES, {"keys": ordered, "weights": weights, "depth": depth})
+        return [str(subject_id) for subject_id, _ in ranked_rows]
     weight = case(
         {key: literal(math.log(1.0 + total / n)) for key, n in usable.items()},
         value=CreditNameKey.key,

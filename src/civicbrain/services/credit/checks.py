@@ -1,10 +1,11 @@
 """The joint-measures check: an agency asks about a subject in one context.
 
 The query's candidates come from the indexed name keys and identifiers of subjects with a listing
-in effect (``candidates.py``), and are screened by the domain (``blocking.screen``: exact identifier
-first, then names with qualifiers); then ``measures.check_subject`` applies only the
-asking agency's memoranda that name this context. The answer and its evidence are recorded
-through ``ctx.decide`` and in the screening trail (``credit_checks``, no personal data).
+in effect (``candidates.py``: the blocking of ``blocking.screen``, run in SQL), and are compared by
+the domain's ``Matcher`` (exact identifier first, then names with qualifiers); then
+``measures.check_subject`` applies only the asking agency's memoranda that name this context. The
+answer and its evidence are recorded through ``ctx.decide`` (``ctx.decide_many`` when the API
+group-commits, ``recording.py``) and in the screening trail (``credit_checks``, no personal data).
 
 The query gets a pseudonymous key (the ledger's keyed hash of its identifier, or of its name and
 birth date): the same query always has the same key, so a reviewer's "not the same person"
@@ -24,7 +25,6 @@ from civicbrain.core.errors import NotFound, ValidationFailed
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import CHECK
 from civicbrain.services.credit.candidates import listed_candidates
-from civicbrain.services.credit.domain.blocking import CandidateIndex, screen
 from civicbrain.services.credit.domain.catalogue import CITY_SCORE_TABLE
 from civicbrain.services.credit.domain.listing import ListDefinition
 from civicbrain.services.credit.domain.matching import (
@@ -261,10 +261,11 @@ def screen_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agenc
     subjects = {c.subject.id: c.subject for c in found}
     matches: list[MatchResult] = []
     if found:
-        index = CandidateIndex()
-        index.add_all(subject_record(c.subject) for c in found)
+        # The database already did the blocking (identifier hits, then the best-ranked names), so the
+        # candidates go straight to the explained comparison, as ``blocking.screen`` hands them on.
         judgements = _KnownJudgements(ctx, key, list(subjects))
-        matches = screen(Matcher(judgements=judgements), index, record_)
+        matcher = Matcher(judgements=judgements)
+        matches = matcher.rank(record_, [subject_record(c.subject) for c in found], limit=len(found))
     # Only a match's listings can apply: the others are not converted to domain values at all.
     matched = {m.candidate_id for m in matches if m.is_match}
     listings_by_subject = {

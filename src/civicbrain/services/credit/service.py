@@ -305,10 +305,12 @@ def sync_objection(ctx: Platform, row: CreditListing) -> None:
 
 
 def on_appeal_decided(ctx: Platform, appeal: Appeal) -> None:
-    """Core appeals hook: a reviewer answered an objection (an appeal against a notice)."""
+    """Core appeals hook: a reviewer answered an objection (an appeal against a notice) or a
+    correction request (an appeal against a later step of a listing)."""
     row = ctx.session.scalar(select(CreditListing).where(CreditListing.notice_receipt == appeal.receipt))
     if row is None:
-        return  # an appeal against another credit decision: the ledger holds the outcome
+        _on_correction_decided(ctx, appeal)
+        return
     sync_objection(ctx, row)
     if row.state != ListingState.OBJECTED:
         return
@@ -320,6 +322,29 @@ def on_appeal_decided(ctx: Platform, appeal: Appeal) -> None:
     write_listing(row, listing, ctx.now())
     label = "objection_upheld" if upheld else "objection_rejected"
     record(ctx, event, LISTING, subject=ledger_subject(subject_of(ctx, row)), label=label)
+
+
+def _on_correction_decided(ctx: Platform, appeal: Appeal) -> None:
+    """A granted correction request (the appeal overturned) withdraws the listing everywhere at once;
+    a refused one changes nothing (the ledger holds the reviewer's answer)."""
+    if appeal.status != "overturned":
+        return
+    entry = ctx.ledger.get(appeal.receipt)
+    listing_id = entry.inputs.get("listing_id") if entry.algorithm == LISTING.id else None
+    row = ctx.session.get(CreditListing, str(listing_id)) if listing_id else None
+    if row is None or row.state in {s.value for s in due.TERMINAL_STATES}:
+        return
+    if not any(c.get("appeal_ref") == str(appeal.id) for c in row.corrections):
+        return  # an appeal against the step itself, not a correction request: the ledger holds it
+    listing, event = due.withdraw_after_correction(
+        listing_of(row),
+        appeal_ref=str(appeal.id),
+        reviewer=HumanReviewer(appeal.reviewer or "reviewer", "appeals reviewer"),
+        answer=appeal.reasons or "the record was corrected",
+        now=ctx.now(),
+    )
+    write_listing(row, listing, ctx.now())
+    record(ctx, event, LISTING, subject=ledger_subject(subject_of(ctx, row)), label="withdrawn_after_correction")
 
 
 # --- correction requests (core appeals) ----------------------------------------------------------

@@ -508,6 +508,27 @@ def request_correction(
     return updated, _event(updated, "correction_requested", now, requested_by, summary, appeal=request.appeal_ref)
 
 
+def withdraw_after_correction(
+    listing: Listing, *, appeal_ref: str, reviewer: HumanReviewer, answer: str, now: datetime
+) -> Transition:
+    """A reviewer granted a correction request: the record behind the listing was wrong, so the
+    listing ends now, whatever its state, and with it publication, sharing and every linked measure."""
+    if listing.state in TERMINAL_STATES:
+        raise Conflict(f"listing {listing.id} has ended ({listing.state.value})", field="state", code="ended")
+    if not any(c.appeal_ref == appeal_ref for c in listing.corrections):
+        raise ValidationFailed(f"appeal {appeal_ref} is not a correction request of this listing", field="appeal_ref")
+    if not isinstance(reviewer, HumanReviewer):
+        raise ValidationFailed("corrections are decided by a named human reviewer", field="reviewer")
+    if not answer.strip():
+        raise ValidationFailed("a granted correction must give reasons", field="answer")
+    updated = replace(listing, state=ListingState.WITHDRAWN, ended_at=now)
+    summary = (
+        f"Correction granted by {reviewer.role} {reviewer.id} (appeal {appeal_ref}): {answer}. The listing is "
+        "withdrawn; publication, sharing and linked measures end now."
+    )
+    return updated, _event(updated, "withdrawn_after_correction", now, reviewer.id, summary, appeal=appeal_ref)
+
+
 def due_transitions(listings: list[Listing], *, now: datetime) -> list[Transition]:
     """The daily job: activate unanswered notices whose window closed, expire what is due."""
     transitions: list[Transition] = []
