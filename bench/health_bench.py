@@ -7,6 +7,11 @@ evidence set (absent => no / default); at most 30 questions. Reported on patient
 cross-validation: each fold is scored by a model trained on the other folds + the French-coded validation
 subset (never on the fold itself). Writes bench/results/health_bench.json and health_budget_curve.png.
 
+Wearables: the platform's detector at its three sensitivity levels (chosen on onset seeds 0-2, confirmed on 3-5 and
+leave-one-person-out) beside the earlier resting-minute detectors, on real Fitbit streams with injected rises;
+misses are listed by how much the watch recorded; detection vs hours after onset is plotted
+(health_wearable_detection.png with matplotlib, else .html with plotly).
+
 ``evaluate(patients_csv, budget)`` runs the shipped model on any DDXPlus-format file (for the CLI).
 """
 
