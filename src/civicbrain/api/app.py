@@ -14,9 +14,11 @@ from civicbrain import __version__, portal
 from civicbrain.api.errors import install_error_handlers
 from civicbrain.api.routes import appeals, auth, decisions, exchange, privacy, register
 from civicbrain.core.context import Runtime
+from civicbrain.core.db import connection_capacity
 from civicbrain.core.jobs import get_job
 from civicbrain.core.registry import load_services
 from civicbrain.core.settings import Settings, get_settings
+from civicbrain.web.request_slots import RequestSlots
 
 log = logging.getLogger("civicbrain")
 
@@ -54,6 +56,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         https_only=runtime.settings.environment == "production",
         max_age=8 * 3600,
     )
+    slots = connection_capacity(runtime.engine)
+    if slots is not None:  # see RequestSlots: more requests in flight than connections can deadlock
+        app.add_middleware(RequestSlots, slots=slots)
     install_error_handlers(app)
     for router in (auth.router, register.router, decisions.router, appeals.router, privacy.router, exchange.router):
         app.include_router(router)

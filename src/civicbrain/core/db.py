@@ -16,6 +16,7 @@ from sqlalchemy import JSON, MetaData, event
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -62,6 +63,15 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return _sa_create_engine(url, **kwargs)
+
+
+def connection_capacity(engine: Engine) -> int | None:
+    """How many connections the engine's pool hands out at once; None when it is not bounded."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None  # NullPool opens as many as asked; a static pool shares one connection
+    max_overflow = pool._max_overflow  # SQLAlchemy has no public getter for the configured overflow
+    return None if max_overflow < 0 else pool.size() + max_overflow
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
