@@ -78,7 +78,7 @@ _COUNT, _HALTING, _OCCUPANCY = 0x10, 0x14, 0x13
 class IncidentDetector:
     """Hole detector over approach segments; ``fit`` learns which lanes show holes in normal traffic."""
 
-    alarm_s: float = 45.0  # seconds of hole evidence that raise an alarm
+    alarm_s: float = 75.0  # seconds of hole evidence that raise an alarm
     decay: float = 0.25  # evidence lost per second while a queue ahead hides the hole
     clear_s: float = 10.0  # seconds with nobody standing on the lane that close an alarm
     recurrent_margin: float = 0.5  # a training peak above this share of alarm_s marks a recurrent lane ...
