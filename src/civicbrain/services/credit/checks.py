@@ -69,6 +69,10 @@ class CheckQuery:
         return f"name:{self.kind.value}:{name}|{self.birth_date or ''}"
 
 
+def _judgement_of(row: CreditJudgement) -> Judgement:
+    return Judgement(row.query_key, row.candidate_id, row.reviewer, row.reason, aware(row.decided_at))
+
+
 class DbJudgementStore:
     """Reviewers' "not the same person" judgements, in ``credit_judgements`` (domain ``JudgementStore``)."""
 
@@ -81,9 +85,7 @@ class DbJudgementStore:
                 CreditJudgement.query_key == subject_id, CreditJudgement.candidate_id == candidate_id
             )
         )
-        if row is None:
-            return None
-        return Judgement(row.query_key, row.candidate_id, row.reviewer, row.reason, aware(row.decided_at))
+        return None if row is None else _judgement_of(row)
 
     def mark_not_same(self, subject_id: str, candidate_id: str, reviewer: str, reason: str) -> Judgement:
         if not reason.strip():
@@ -182,10 +184,13 @@ def _catalogue(ctx: Platform) -> _Catalogue:
     return fresh
 
 
-class _KnownJudgements:
-    """The reviewers' judgements about this query's candidates, read in one query (``JudgementStore``)."""
+class _KnownJudgements(DbJudgementStore):
+    """``DbJudgementStore`` with this query's judgements about its candidates read in one query up front,
+    instead of one query per candidate while the check ranks them."""
 
     def __init__(self, ctx: Platform, query_key: str, candidate_ids: list[str]) -> None:
+        super().__init__(ctx)
+        self._query_key = query_key
         self._found: dict[str, Judgement] = {}
         if candidate_ids:
             rows = ctx.session.scalars(
@@ -193,16 +198,18 @@ class _KnownJudgements:
                     CreditJudgement.query_key == query_key, CreditJudgement.candidate_id.in_(candidate_ids)
                 )
             )
-            for row in rows:
-                self._found[row.candidate_id] = Judgement(
-                    row.query_key, row.candidate_id, row.reviewer, row.reason, aware(row.decided_at)
-                )
+            self._found = {row.candidate_id: _judgement_of(row) for row in rows}
 
     def is_excluded(self, subject_id: str, candidate_id: str) -> Judgement | None:
+        if subject_id != self._query_key:
+            return super().is_excluded(subject_id, candidate_id)
         return self._found.get(candidate_id)
 
     def mark_not_same(self, subject_id: str, candidate_id: str, reviewer: str, reason: str) -> Judgement:
-        raise NotImplementedError("a check only reads judgements; reviewers write them through mark_not_same")
+        judgement = super().mark_not_same(subject_id, candidate_id, reviewer, reason)
+        if subject_id == self._query_key:
+            self._found[candidate_id] = judgement
+        return judgement
 
 
 def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
