@@ -32,6 +32,17 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def cpu_model() -> str:
+    """The processor's name, for the protocol printed beside timings."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 

@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from _common import mean, sd, write_results  # noqa: E402
+from _common import cpu_model, mean, sd, write_results  # noqa: E402
 from tests.core.test_intake_crash import (  # noqa: E402
     expected_bad_rows,
     register_income_feed,
@@ -308,16 +308,6 @@ def bench_intake(
 
 
 # --- protocol and output -----------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def protocol(sizes: Sizes, databases: dict[str, str]) -> dict[str, Any]:

@@ -67,7 +67,7 @@ from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile, write_results  # noqa: E402
+from _common import cpu_model, percentile, write_results  # noqa: E402
 
 from civicbrain.core.context import Runtime  # noqa: E402
 from civicbrain.core.db import create_engine  # noqa: E402
@@ -712,16 +712,6 @@ def bench_scoring(runtime: Runtime, engine: Engine, sizes: Sizes, console: Conso
 
 
 # --- protocol and output -------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def render(results: list[Result], proto: dict[str, Any], console: Console) -> None:

@@ -122,6 +122,15 @@ def bench_doctor(folds: int, seed: int) -> dict:
     }
 
 
+def _save_png(fig, name: str) -> str:  # type: ignore[no-untyped-def]
+    """Write a matplotlib figure to ``bench/results/<name>.png``."""
+    path = RESULTS_DIR / f"{name}.png"
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return str(path)
+
+
 def plot_budget_curve(doctor: dict) -> str | None:
     budgets = list(BUDGETS)
     try:
@@ -155,11 +164,7 @@ def plot_budget_curve(doctor: dict) -> str | None:
     ax.set_title("DDXPlus dev, accuracy vs question budget")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    path = RESULTS_DIR / "health_budget_curve.png"
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return str(path)
+    return _save_png(fig, "health_budget_curve")
 
 
 def _plot_budget_curve_plotly(doctor: dict, budgets: list[int]) -> str:
@@ -400,11 +405,7 @@ def plot_wearable_curves(section: dict) -> str | None:
     ax.set_ylabel("onsets alerted (%)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    path = RESULTS_DIR / "health_wearable_detection.png"
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return str(path)
+    return _save_png(fig, "health_wearable_detection")
 
 
 def _plot_wearable_curves_plotly(curves: dict) -> str:
