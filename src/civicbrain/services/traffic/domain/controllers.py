@@ -34,11 +34,18 @@ class Choice:
     scores: list[float]
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # False when the controller saw no vehicle on any lane another phase serves: then the safety
+    # rules (bounded wait, max green, spillback) have nothing to weigh and can be skipped
+    rivals_waiting: bool = True
 
 
 def exit_blocked(bus: DetectorBus, lane: str) -> bool:
-    key = out_id(lane)
-    return bus.occupancy.get(key, 0.0) >= EXIT_BLOCKED_OCCUPANCY and bus.halting.get(key, 0) >= 2
+    return _blocked(bus, out_id(lane))
+
+
+def _blocked(bus: DetectorBus, exit_key: str) -> bool:
+    # halting first: it is already read, occupancy costs a detector call
+    return bus.halted(exit_key) >= 2 and bus.occupancy(exit_key) >= EXIT_BLOCKED_OCCUPANCY
 
 
 @dataclass(frozen=True)
@@ -51,41 +58,47 @@ class PhaseKeys:
     exits: tuple[str, ...]  # distinct exit detectors
 
 
-def phase_keys(junction: Junction) -> list[PhaseKeys]:
-    memo = junction._memo
-    if ("keys", 0) not in memo:
-        keys = []
-        for p in range(len(junction.green_phases)):
-            moves = junction.movements(p)
-            lanes = junction.served_lanes(p)
-            keys.append(
-                PhaseKeys(
-                    served=tuple(in_id(lane) for lane in lanes),
-                    loops=tuple(loop_id(lane) for lane in lanes),
-                    moves=tuple((in_id(m.in_lane), out_id(m.out_lane)) for m in moves),
-                    exits=tuple(sorted({out_id(m.out_lane) for m in moves})),
-                )
+def _build_phase_keys(junction: Junction) -> list[PhaseKeys]:
+    keys = []
+    for p in range(len(junction.green_phases)):
+        moves = junction.movements(p)
+        lanes = junction.served_lanes(p)
+        keys.append(
+            PhaseKeys(
+                served=tuple(in_id(lane) for lane in lanes),
+                loops=tuple(loop_id(lane) for lane in lanes),
+                moves=tuple((in_id(m.in_lane), out_id(m.out_lane)) for m in moves),
+                exits=tuple(sorted({out_id(m.out_lane) for m in moves})),
             )
-        memo[("keys", 0)] = keys
-    return memo[("keys", 0)]
+        )
+    return keys
+
+
+def phase_keys(junction: Junction) -> list[PhaseKeys]:
+    return junction.derived("phase_keys", lambda: _build_phase_keys(junction))
+
+
+def rival_keys(junction: Junction) -> list[tuple[str, ...]]:
+    """For each green phase, the approach detectors of the lanes the other phases serve."""
+
+    def build() -> list[tuple[str, ...]]:
+        keys = phase_keys(junction)
+        return [tuple(sorted({d for q, k in enumerate(keys) if q != p for d in k.served})) for p in range(len(keys))]
+
+    return junction.derived("rival_keys", build)
 
 
 def approach_keys(junction: Junction) -> list[str]:
-    memo = junction._memo
-    if ("approaches", 0) not in memo:
-        memo[("approaches", 0)] = sorted({d for k in phase_keys(junction) for d in k.served})
-    return memo[("approaches", 0)]
+    return junction.derived("approach_keys", lambda: sorted({d for k in phase_keys(junction) for d in k.served}))
 
 
 def phase_status(junction: Junction, bus: DetectorBus) -> list[PhaseStatus]:
     """Demand (vehicles on served lanes) and spillback for each green phase."""
-    count, halting, occupancy = bus.count, bus.halting, bus.occupancy
+    vehicles = bus.vehicles
     out = []
     for k in phase_keys(junction):
-        demand = float(sum([count.get(d, 0) for d in k.served]))
-        blocked = bool(k.exits) and all(
-            occupancy.get(e, 0.0) >= EXIT_BLOCKED_OCCUPANCY and halting.get(e, 0) >= 2 for e in k.exits
-        )
+        demand = float(sum([vehicles(d) for d in k.served]))
+        blocked = bool(k.exits) and all(_blocked(bus, e) for e in k.exits)
         out.append(PhaseStatus(demand=demand, blocked=blocked))
     return out
 
@@ -141,8 +154,8 @@ class MaxPressure(Controller):
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green)
 
     def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
-        count = bus.count
-        scores = [float(sum(count.get(i, 0) - count.get(o, 0) for i, o in k.moves)) for k in phase_keys(junction)]
+        vehicles = bus.vehicles
+        scores = [float(sum(vehicles(i) - vehicles(o) for i, o in k.moves)) for k in phase_keys(junction)]
         best = max(range(len(scores)), key=lambda p: (scores[p], p == signal.phase))
         return Choice(best, scores, "max pressure")
 
@@ -199,27 +212,27 @@ class QueuePressureActuated(Controller):
         return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
 
     def _score(self, k: PhaseKeys, bus: DetectorBus) -> float:
-        count, halting, mw, ew = bus.count, bus.halting, self.moving_weight, self.exit_weight
+        vehicles, halted, mw, ew = bus.vehicles, bus.halted, self.moving_weight, self.exit_weight
         if self.per_movement:
             score = 0.0
             for i, o in k.moves:
-                h = halting.get(i, 0)
-                score += h + mw * (count.get(i, 0) - h) - ew * count.get(o, 0)
+                h = halted(i)
+                score += h + mw * (vehicles(i) - h) - ew * vehicles(o)
             return score
         total = 0.0
         for d in k.served:
-            h = halting.get(d, 0)
-            total += h + mw * (count.get(d, 0) - h)
+            h = halted(d)
+            total += h + mw * (vehicles(d) - h)
         if k.exits:
-            total -= ew * sum(halting.get(e, 0) for e in k.exits) / len(k.exits)
+            total -= ew * sum([halted(e) for e in k.exits]) / len(k.exits)
         return total
 
     def _hidden_queue(self, junction: Junction, bus: DetectorBus, now: float) -> dict[str, float]:
         """Estimated vehicles queued beyond each full approach detector of this junction."""
-        halting, length, full_since = bus.halting, bus.length, self._full_since
+        halted, length, full_since = bus.halted, bus.length, self._full_since
         hidden = {}
         for d in approach_keys(junction):
-            if halting.get(d, 0) * JAM_SPACING >= FULL_FRACTION * length.get(d, 0.0) > 0.0:
+            if halted(d) * JAM_SPACING >= FULL_FRACTION * length.get(d, 0.0) > 0.0:
                 full_for = now - full_since.setdefault(d, now) - self.saturation_after
                 if full_for > 0:
                     hidden[d] = self.saturation_weight * full_for
@@ -230,18 +243,27 @@ class QueuePressureActuated(Controller):
     def choose(self, junction: Junction, signal: SafeSignal, bus: DetectorBus, now: float) -> Choice:
         keys = phase_keys(junction)
         n = len(keys)
-        scores = [self._score(k, bus) for k in keys]
         current = signal.phase
+        cur = keys[current]
+        if self.age_weight:
+            lane_green = self._lane_green
+            for d in cur.served:
+                lane_green[d] = now
+        if n == 1:
+            return Choice(current, [0.0], "single phase", rivals_waiting=False)
+        vehicles = bus.vehicles
+        if not any([vehicles(d) for d in rival_keys(junction)[current]]):
+            # most decisions on a quiet junction: read the rivals' counts only
+            return Choice(current, [], "no rival demand", rivals_waiting=False)
+        scores = [self._score(k, bus) for k in keys]
         if self.age_weight:
             # age = how long the phase's longest-red queued lane has been red; a lane that had green
             # in another phase (a shared or permissive lane) is not waiting for this one
-            lane_green = self._lane_green
-            for d in keys[current].served:
-                lane_green[d] = now
+            halted = bus.halted
             for p in range(n):
                 if p != current and scores[p] > 0:
                     red = max(
-                        (now - lane_green.setdefault(d, now) for d in keys[p].served if bus.halting.get(d, 0)),
+                        [now - lane_green.setdefault(d, now) for d in keys[p].served if halted(d)],
                         default=0.0,
                     )
                     scores[p] *= 1.0 + self.age_weight * max(0.0, red - self.age_after)
@@ -250,15 +272,14 @@ class QueuePressureActuated(Controller):
             if hidden:
                 for p, k in enumerate(keys):
                     scores[p] += sum(hidden.get(d, 0.0) for d in k.served)
-        cur = keys[current]
         if self.gap_s is None:
-            flowing = sum(bus.count.get(d, 0) - bus.halting.get(d, 0) for d in cur.served)
+            flowing = sum([vehicles(d) - bus.halted(d) for d in cur.served])
         else:
-            last_pass, since = bus.last_pass, now - self.gap_s
-            flowing = sum(1 for d in cur.loops if last_pass.get(d, -1e9) >= since)
+            # the loop reports seconds since the last vehicle left it; a vehicle counted in the step
+            # ending at t left during (t-1, t], so "crossed within gap_s steps" is < gap_s + 1
+            limit = self.gap_s + 1.0
+            flowing = sum([1 for d in cur.loops if bus.gap(d) < limit])
         rivals = [p for p in range(n) if p != current]
-        if not rivals:
-            return Choice(current, scores, "single phase")
         best = max(rivals, key=lambda p: scores[p])
         if scores[best] <= 0:
             return Choice(current, scores, "no rival demand")
@@ -301,7 +322,7 @@ def explain(junction: Junction, choice: Choice, status: list[PhaseStatus], bus: 
                 "score": round(choice.scores[p], 2) if p < len(choice.scores) else None,
                 "demand": s.demand,
                 "exit_blocked": s.blocked,
-                "queues": {lane: bus.incoming(lane).halting for lane in junction.served_lanes(p)},
+                "queues": {lane: bus.halted(in_id(lane)) for lane in junction.served_lanes(p)},
             }
             for p, s in enumerate(status)
         ],

@@ -16,11 +16,8 @@ from .network import Network
 
 IN_DETECTOR_LENGTH = 100.0
 OUT_DETECTOR_LENGTH = 100.0
-
-# TraCI variable ids (traci/constants.py), duplicated to avoid importing traci for three numbers.
-VAR_COUNT = 0x10
-VAR_OCCUPANCY = 0x13
-VAR_HALTING = 0x14
+# one aggregation interval for the whole run, so a loop's interval count is its count since the start
+LOOP_PERIOD = 10_000_000
 
 
 def in_id(lane: str, piece: int = 0) -> str:
@@ -65,7 +62,7 @@ def write_detectors(network: Network, path: Path) -> None:
             )
         rows.append(
             f'  <inductionLoop id={quoteattr(loop_id(lane))} lane={quoteattr(lane)} pos="{max(0.0, length - 1.0):.2f}"'
-            ' period="86400" file="NUL"/>'
+            f' period="{LOOP_PERIOD}" file="NUL"/>'
         )
     for lane in out_lanes:
         length = network.lane_length.get(lane, 0.0)
@@ -81,84 +78,130 @@ def write_detectors(network: Network, path: Path) -> None:
 
 
 class DetectorBus:
-    """Reads all detectors once per simulation second through libsumo subscriptions.
+    """Reads detectors on demand, at most once per detector and simulation second.
 
-    Readings are kept as plain dicts keyed by detector id (``in:LANE`` summed over its upstream
-    pieces, ``out:LANE``) because controllers read them for every junction every second; the
-    :class:`LaneReading` accessors build objects only for callers that want them.
+    A controller decides for a handful of junctions each second, and only for those whose minimum
+    green has run out, so reading every detector every second (libsumo subscriptions) cost more
+    than the control itself. Instead :meth:`observe` reads one junction's detectors the first time
+    it is asked for them in a step; :meth:`update` starts a new step.
+
+    Readings are keyed by detector id (``in:LANE`` summed over its upstream pieces, ``out:LANE``):
+    :meth:`vehicles` and :meth:`halted` read one on demand; after ``observe(junction)`` the
+    ``count`` and ``halting`` dicts hold all of that junction's; the :class:`LaneReading` accessors
+    build objects only for callers that want them.
     """
 
     def __init__(self, sim, network: Network) -> None:  # sim: the libsumo module
         self._sim = sim
+        self._area = sim.lanearea
+        self._loop = sim.inductionloop
         self.in_lanes = sorted({lane for j in network.junctions.values() for lane in j.in_lanes})
         self.out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
-        known = set(sim.lanearea.getIDList())
-        loops = set(sim.inductionloop.getIDList())
-        self._area_ids = sorted(known)
-        self._loop_ids = [loop_id(x) for x in self.in_lanes if loop_id(x) in loops]
-        # upstream pieces of an approach and the approach detector they add to
-        self._pieces = [(d, d.split("@@", 1)[0]) for d in self._area_ids if "@@" in d]
-        # metres each detector covers (an approach: with its upstream pieces)
-        self.length: dict[str, float] = {}
-        for d in self._area_ids:
-            sim.lanearea.subscribe(d, [VAR_COUNT, VAR_HALTING, VAR_OCCUPANCY])
+        known = set(self._area.getIDList())
+        self._loops = set(self._loop.getIDList())
+        # the raw detectors an id adds up: an approach and its upstream pieces, an exit alone
+        self._parts: dict[str, tuple[str, ...]] = {}
+        for d in sorted(known):
             key = d.split("@@", 1)[0]
-            self.length[key] = self.length.get(key, 0.0) + float(sim.lanearea.getLength(d))
-        for d in self._loop_ids:
-            sim.inductionloop.subscribe(d, [VAR_COUNT, VAR_OCCUPANCY])
+            self._parts[key] = (*self._parts.get(key, ()), d)
+        # metres each detector covers (an approach: with its upstream pieces)
+        self.length: dict[str, float] = {
+            key: sum(float(self._area.getLength(d)) for d in parts) for key, parts in self._parts.items()
+        }
+        self._junction_keys: dict[str, tuple[str, ...]] = {
+            jid: tuple(
+                k
+                for k in [in_id(lane) for lane in j.in_lanes] + [out_id(lane) for lane in j.out_lanes]
+                if k in self._parts
+            )
+            for jid, j in network.junctions.items()
+        }
+        self.now = 0.0
         self.count: dict[str, int] = {}  # vehicles on the detector (approach: with its pieces)
         self.halting: dict[str, int] = {}
-        self.occupancy: dict[str, float] = {}  # percent; approach: its most occupied piece
-        self._area_raw: dict[str, dict[int, float]] = {}
-        self._loop_raw: dict[str, dict[int, float]] = {}
-        self.passed: dict[str, int] = {}  # cumulative vehicles over each stop-line loop
-        self.last_pass: dict[str, float] = {}  # time a vehicle last crossed each stop-line loop
+        self._occupancy: dict[str, float] = {}
+        self._observed: set[str] = set()  # junctions read this step
 
     def update(self, now: float = 0.0) -> None:
-        raw = self._sim.lanearea.getAllSubscriptionResults()
-        count = {d: v[VAR_COUNT] for d, v in raw.items()}
-        halting = {d: v[VAR_HALTING] for d, v in raw.items()}
-        occupancy = {d: v[VAR_OCCUPANCY] for d, v in raw.items()}
-        for d, key in self._pieces:  # pieces of one approach add up; occupancy keeps the most occupied
-            v = raw.get(d)
-            if v is not None:
-                count[key] = count.get(key, 0) + v[VAR_COUNT]
-                halting[key] = halting.get(key, 0) + v[VAR_HALTING]
-                occupancy[key] = max(occupancy.get(key, 0.0), v[VAR_OCCUPANCY])
-        self._area_raw, self.count, self.halting, self.occupancy = raw, count, halting, occupancy
-        loops = self._sim.inductionloop.getAllSubscriptionResults()
-        self._loop_raw = loops
-        passed, last_pass = self.passed, self.last_pass
-        for d, n in [(d, v[VAR_COUNT]) for d, v in loops.items() if v[VAR_COUNT]]:
-            passed[d] = passed.get(d, 0) + int(n)
-            last_pass[d] = now
+        """A new simulation second: readings of the previous one are stale."""
+        self.now = now
+        self.count.clear()
+        self.halting.clear()
+        self._occupancy.clear()
+        self._observed.clear()
+
+    def observe(self, junction_id: str) -> None:
+        """Read the count and halting number of every detector around this junction (once a step)."""
+        if junction_id in self._observed:
+            return
+        self._observed.add(junction_id)
+        for key in self._junction_keys.get(junction_id, ()):
+            self._read(key)
+
+    def _read(self, key: str) -> None:
+        self.vehicles(key)
+        self.halted(key)
+
+    def vehicles(self, key: str) -> int:
+        """Vehicles on this detector now (an approach: with its upstream pieces); read once a step."""
+        n = self.count.get(key)
+        if n is None:
+            get = self._area.getLastStepVehicleNumber
+            n = self.count[key] = sum([get(d) for d in self._parts.get(key, ())])
+        return n
+
+    def halted(self, key: str) -> int:
+        """Vehicles standing still on this detector now; read once a step."""
+        n = self.halting.get(key)
+        if n is None:
+            get = self._area.getLastStepHaltingNumber
+            n = self.halting[key] = sum([get(d) for d in self._parts.get(key, ())])
+        return n
+
+    def occupancy(self, key: str) -> float:
+        """Percent of the detector covered by vehicles (an approach: its most occupied piece)."""
+        occ = self._occupancy.get(key)
+        if occ is None:
+            parts = self._parts.get(key, ())
+            occ = self._occupancy[key] = max((float(self._area.getLastStepOccupancy(d)) for d in parts), default=0.0)
+        return occ
 
     def _reading(self, key: str) -> LaneReading:
-        if key not in self.count:
+        if key not in self._parts:
             return EMPTY
-        return LaneReading(int(self.count[key]), int(self.halting[key]), float(self.occupancy[key]))
+        return LaneReading(int(self.vehicles(key)), int(self.halted(key)), self.occupancy(key))
 
     def incoming(self, lane: str) -> LaneReading:
         return self._reading(in_id(lane))
 
     def own(self, lane: str) -> LaneReading:
         """The approach lane's own detector, without the pieces on the lanes feeding it."""
-        v = self._area_raw.get(in_id(lane))
-        if v is None:
+        d = in_id(lane)
+        if d not in self._parts:
             return EMPTY
-        return LaneReading(int(v[VAR_COUNT]), int(v[VAR_HALTING]), float(v[VAR_OCCUPANCY]))
+        area = self._area
+        return LaneReading(
+            int(area.getLastStepVehicleNumber(d)),
+            int(area.getLastStepHaltingNumber(d)),
+            float(area.getLastStepOccupancy(d)),
+        )
 
     def outgoing(self, lane: str) -> LaneReading:
         return self._reading(out_id(lane))
 
     def at_stop_line(self, lane: str) -> bool:
         """Whether a vehicle stands on (or crosses) the stop-line loop this second."""
-        v = self._loop_raw.get(loop_id(lane))
-        return v is not None and v[VAR_OCCUPANCY] > 0.0
+        d = loop_id(lane)
+        return d in self._loops and self._loop.getLastStepOccupancy(d) > 0.0
+
+    def gap(self, loop: str) -> float:
+        """Seconds since a vehicle last left this stop-line loop (0 while one is on it): the actuated 'gap'."""
+        return self._loop.getTimeSinceDetection(loop) if loop in self._loops else 1e9
 
     def since_last_pass(self, lane: str, now: float) -> float:
-        """Seconds since a vehicle last crossed this lane's stop line (the actuated 'gap')."""
-        return now - self.last_pass.get(loop_id(lane), -1e9)
+        return self.gap(loop_id(lane))
 
     def discharged(self, lane: str) -> int:
-        return self.passed.get(loop_id(lane), 0)
+        """Vehicles that have crossed this lane's stop line since the run began."""
+        d = loop_id(lane)
+        return int(self._loop.getIntervalVehicleNumber(d)) if d in self._loops else 0

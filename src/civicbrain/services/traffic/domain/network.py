@@ -9,7 +9,11 @@ an additional file at start-up).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 GREEN = "Gg"
 DEFAULT_YELLOW = 3.0
@@ -33,8 +37,20 @@ class Junction:
     yellow_time: float = DEFAULT_YELLOW
     all_red_time: float = 0.0
     program: list[tuple[str, float, float | None, float | None]] = field(default_factory=list)
-    # derived lists, computed once: controllers ask for them every simulated second
-    _memo: dict[tuple[str, int], list] = field(default_factory=dict, repr=False, compare=False)
+    # derived values, computed once: controllers ask for them every simulated second
+    _derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: Any, build: Callable[[], T]) -> T:
+        """A value derived from this junction's fixed structure, built on first use and kept.
+
+        Controllers and detectors precompute per-junction lookups (detector ids of each phase,
+        index arrays) through this, keyed by a name of their own, instead of on every decision.
+        """
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = build()
+            return value
 
     @property
     def in_lanes(self) -> list[str]:
@@ -46,18 +62,14 @@ class Junction:
 
     def served_lanes(self, phase: int) -> list[str]:
         """Incoming lanes with at least one green link in this phase."""
-        key = ("served", phase)
-        if key not in self._memo:
-            state = self.green_phases[phase]
-            self._memo[key] = sorted({link.in_lane for link in self.links if state[link.index] in GREEN})
-        return self._memo[key]
+        state = self.green_phases[phase]
+        return self.derived(
+            ("served", phase), lambda: sorted({link.in_lane for link in self.links if state[link.index] in GREEN})
+        )
 
     def movements(self, phase: int) -> list[Link]:
-        key = ("moves", phase)
-        if key not in self._memo:
-            state = self.green_phases[phase]
-            self._memo[key] = [link for link in self.links if state[link.index] in GREEN]
-        return self._memo[key]
+        state = self.green_phases[phase]
+        return self.derived(("moves", phase), lambda: [link for link in self.links if state[link.index] in GREEN])
 
     def phase_serving(self, in_lane: str, out_lane: str | None = None) -> int | None:
         """The green phase giving a priority green ('G', else 'g') to this lane (and exit)."""

@@ -126,18 +126,25 @@ def _decide(run: LiveRun, jid: str, signal: SafeSignal, now: float, plugins: lis
         forced = plugin.priority_phase(jid, now)
         if forced is not None:
             break
-    status = phase_status(junction, run.bus)
+    status = None
     if forced is not None:
+        status = phase_status(junction, run.bus)
         choice = Choice(forced, [s.demand for s in status], "emergency pre-emption")
     else:
         choice = run.controller.choose(junction, signal, run.bus, now)
-    final, reason = signal.arbitrate(choice.phase, status, now, priority=forced is not None)
+    if forced is None and not choice.rivals_waiting and choice.phase == signal.phase:
+        # nobody waits for another phase: bounded wait, max green and spillback have nothing to
+        # move to, so the safety layer would keep this green too (and reading its status is the cost)
+        final, reason = choice.phase, "controller"
+    else:
+        status = status or phase_status(junction, run.bus)
+        final, reason = signal.arbitrate(choice.phase, status, now, priority=forced is not None)
     counts = run.reasons.setdefault(jid, {})
     key = reason if reason != "controller" else choice.reason
     counts[key] = counts.get(key, 0) + 1
     every = run.spec.explain_every
     if every and int(now) % int(every) == 0:
-        exp = explain(junction, choice, status, run.bus)
+        exp = explain(junction, choice, status or phase_status(junction, run.bus), run.bus)
         exp.update(safety=reason, served=final)
         run.decisions.append({"time": now, "junction": jid, "explanation": exp})
     if final != signal.phase:
