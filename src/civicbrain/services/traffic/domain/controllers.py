@@ -278,7 +278,7 @@ class QueuePressureActuated(Controller):
             # the loop reports seconds since the last vehicle left it; a vehicle counted in the step
             # ending at t left during (t-1, t], so "crossed within gap_s steps" is < gap_s + 1
             limit = self.gap_s + 1.0
-            flowing = sum([1 for d in cur.loops if bus.gap(d) < limit])
+            flowing = sum([1 for d in cur.loops if bus.discharging(d, limit)])
         rivals = [p for p in range(n) if p != current]
         best = max(rivals, key=lambda p: scores[p])
         if scores[best] <= 0:

@@ -18,6 +18,7 @@ IN_DETECTOR_LENGTH = 100.0
 OUT_DETECTOR_LENGTH = 100.0
 # one aggregation interval for the whole run, so a loop's interval count is its count since the start
 LOOP_PERIOD = 10_000_000
+MOVING_SPEED = 1.0  # m/s; a vehicle slower than this over the stop line is not discharging
 
 
 def in_id(lane: str, piece: int = 0) -> str:
@@ -197,6 +198,21 @@ class DetectorBus:
     def gap(self, loop: str) -> float:
         """Seconds since a vehicle last left this stop-line loop (0 while one is on it): the actuated 'gap'."""
         return self._loop.getTimeSinceDetection(loop) if loop in self._loops else 1e9
+
+    def discharging(self, loop: str, within: float) -> bool:
+        """Whether vehicles are crossing this stop-line loop: one is on it and moving, or the last
+        one left it less than ``within`` seconds ago.
+
+        A vehicle standing on the loop (waiting for a gap to turn, or for room in its exit) is not
+        discharging: counting it as traffic, as a plain occupancy gap does, holds a green that
+        serves nobody until max green while the other approaches back up.
+        """
+        if loop not in self._loops:
+            return False
+        since = self._loop.getTimeSinceDetection(loop)
+        if since > 0.0:
+            return since < within
+        return self._loop.getLastStepMeanSpeed(loop) >= MOVING_SPEED
 
     def since_last_pass(self, lane: str, now: float) -> float:
         return self.gap(loop_id(lane))
