@@ -82,3 +82,44 @@ def test_live_trace_keeps_clearance_min_green_and_bounded_wait(small_scenario):
                 if e["phase"] in served:
                     assert e["time"] - served[e["phase"]] <= limits.max_wait + 60.0 + 10.0
                 served[e["phase"]] = e["time"]
+
+
+def _two_stream_junction() -> Junction:
+    # phase 0 lets north and south go together (links 0, 1); phase 1 serves east (link 2)
+    links = [Link(0, "n_0", "s_0"), Link(1, "s_0", "n_0"), Link(2, "e_0", "w_0")]
+    return Junction("J", links, ["GGr", "rrG"], [30, 3, 30, 3], yellow_time=3.0, all_red_time=2.0)
+
+
+def test_a_link_into_a_blocked_exit_is_held_red_through_its_own_yellow_and_released():
+    sig = SafeSignal(_two_stream_junction(), SafetyLimits(), now=0.0, record=True)
+    assert sig.hold_links({1}, now=10.0)
+    assert sig.state == "Gyr"  # the other stream of the green keeps going
+    assert not sig.hold_links({1}, now=12.0)
+    assert sig.state == "Gyr"  # yellow lasts the network's yellow time
+    assert sig.hold_links({1}, now=13.0)
+    assert sig.state == "Grr"
+    assert sig.hold_links(set(), now=20.0)  # the exit has room again
+    assert sig.state == "GGr"
+    assert [e.kind for e in sig.trace] == ["hold", "hold", "hold"]
+
+
+def test_a_held_link_finishes_its_yellow_through_a_change_of_phase_and_stays_red():
+    sig = SafeSignal(_two_stream_junction(), SafetyLimits(), now=0.0)
+    sig.hold_links({1}, now=10.0)
+    sig.request(1, now=11.0)
+    assert sig.state == "yyr"  # the held link's yellow is not cut short by the transition
+    sig.tick(14.0)
+    assert sig.state == "rrr"
+    sig.tick(16.0)
+    assert sig.state == "rrG"
+    assert sig.held == {}
+
+
+def test_a_link_red_before_its_green_is_held_red_at_once():
+    sig = SafeSignal(_two_stream_junction(), SafetyLimits(), now=0.0, phase=1)
+    sig.request(0, now=10.0)
+    sig.tick(13.0)
+    sig.tick(15.0)
+    assert sig.state == "GGr"
+    assert sig.hold_links({0}, now=15.0)
+    assert sig.state == "rGr"  # nothing to clear: it was red through the all-red

@@ -25,6 +25,7 @@ from .safety import PhaseStatus, SafeSignal, SafetyLimits
 
 EXIT_BLOCKED_OCCUPANCY = 60.0  # percent; a jammed exit detector reads roughly 65-80 %
 JAM_SPACING = 7.5  # metres of lane a stopped car takes in a queue (5 m car, 2.5 m gap)
+MIN_GAP = 2.5  # metres a stopped car keeps to its leader
 FULL_FRACTION = 0.8  # an approach detector is full when its halting vehicles fill this share of it
 
 
@@ -44,8 +45,25 @@ def exit_blocked(bus: DetectorBus, lane: str) -> bool:
 
 
 def _blocked(bus: DetectorBus, exit_key: str) -> bool:
-    # halting first: it is already read, occupancy costs a detector call
-    return bus.halted(exit_key) >= 2 and bus.occupancy(exit_key) >= EXIT_BLOCKED_OCCUPANCY
+    """A standing queue fills the exit: jammed (a long detector), or no room left for one more car
+    (a short link between two close junctions, where one or two stopped cars already fill it)."""
+    halting = bus.halted(exit_key)  # first: it is already read, occupancy costs a detector call
+    if halting == 0:
+        return False
+    occupancy = bus.occupancy(exit_key)
+    if halting >= 2 and occupancy >= EXIT_BLOCKED_OCCUPANCY:
+        return True
+    # metres not covered by vehicles, less the gap each keeps to its leader
+    free = bus.length.get(exit_key, 0.0) * (1.0 - occupancy / 100.0) - MIN_GAP * bus.vehicles(exit_key)
+    return free < JAM_SPACING
+
+
+def blocked_links(junction: Junction, bus: DetectorBus, phase: int) -> set[int]:
+    """Links green in ``phase`` whose exit detector reports a standing, full exit lane."""
+    links = junction.derived(
+        ("green_link_exits", phase), lambda: [(m.index, out_id(m.out_lane)) for m in junction.movements(phase)]
+    )
+    return {i for i, exit_key in links if _blocked(bus, exit_key)}
 
 
 @dataclass(frozen=True)
@@ -181,6 +199,7 @@ class QueuePressureActuated(Controller):
         age_after: float = 90.0,
         saturation_weight: float = 0.2,
         saturation_after: float = 30.0,
+        hold_blocked_exits: bool = True,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -205,11 +224,17 @@ class QueuePressureActuated(Controller):
         # by approaches with longer detectors
         self.saturation_weight = saturation_weight
         self.saturation_after = saturation_after  # ... counting only the seconds full beyond this
+        self.hold_blocked_exits = hold_blocked_exits  # the safety layer's per-link spillback guard
         self._full_since: dict[str, float] = {}
         self._lane_green: dict[str, float] = {}  # last time each approach had a green (seen at decisions)
 
     def limits(self) -> SafetyLimits:
-        return SafetyLimits(min_green=self.min_green, max_green=self.max_green, max_wait=self.max_wait)
+        return SafetyLimits(
+            min_green=self.min_green,
+            max_green=self.max_green,
+            max_wait=self.max_wait,
+            hold_blocked_exits=self.hold_blocked_exits,
+        )
 
     def _score(self, k: PhaseKeys, bus: DetectorBus) -> float:
         vehicles, halted, mw, ew = bus.vehicles, bus.halted, self.moving_weight, self.exit_weight

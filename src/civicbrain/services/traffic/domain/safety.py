@@ -10,7 +10,11 @@ A controller only *asks* for a green phase. This layer decides what the lights a
   last served, whatever the controller prefers;
 * spillback / gridlock guard: a phase whose exits are all blocked is not given green while another
   phase with demand and free exits exists (a green into a full street only locks the junction and,
-  upstream, blocks vehicles from entering the network).
+  upstream, blocks vehicles from entering the network);
+* exit holds: within a green phase, a link whose exit lane is blocked is held red (through its own
+  yellow) until the exit has room again. A vehicle let into the junction box with nowhere to go
+  stops inside it, across the paths of the crossing streams; between two closely spaced signals
+  (a 12 m link holds two cars) that locks both junctions for good.
 
 Every change of the lights is appended to ``trace`` so the properties can be checked afterwards.
 """
@@ -27,13 +31,14 @@ class SafetyLimits:
     min_green: float = 5.0
     max_green: float = 60.0
     max_wait: float = 120.0
+    hold_blocked_exits: bool = True  # hold red the links of a green whose exit is blocked
 
 
 @dataclass(frozen=True)
 class TraceEntry:
     time: float
     junction: str
-    kind: str  # "green" | "yellow" | "all_red"
+    kind: str  # "green" | "yellow" | "all_red" | "hold" (links of the green held or released)
     state: str
     phase: int  # green phase shown (green) or being moved to (yellow/all_red)
     reason: str = ""
@@ -75,6 +80,10 @@ class SafeSignal:
     last_served: list[float] = field(default_factory=list)
     trace: list[TraceEntry] = field(default_factory=list)
     record: bool = False
+    # links of the current green held for a blocked exit: link index -> "y" (clearing) or "r"
+    held: dict[int, str] = field(default_factory=dict)
+    _held_yellow_until: dict[int, float] = field(default_factory=dict)
+    _left_green: str | None = None  # the green shown when the last change of phase began
 
     def __post_init__(self) -> None:
         self.green_since = self.now
@@ -84,10 +93,56 @@ class SafeSignal:
     @property
     def state(self) -> str:
         j = self.junction
+        green = self._shown_green()
         if self.mode == "green":
-            return j.green_phases[self.phase]
+            return green
         colour = "y" if self.mode == "yellow" else "r"
-        return transition_state(j.green_phases[self.phase], j.green_phases[self.target], colour)
+        state = transition_state(green, j.green_phases[self.target], colour)
+        if colour == "y" and self.held:  # a held link still clearing keeps its yellow
+            state = "".join("y" if self.held.get(i) == "y" else c for i, c in enumerate(state))
+        return state
+
+    def _shown_green(self) -> str:
+        green = self.junction.green_phases[self.phase]
+        if not self.held:
+            return green
+        return "".join(self.held.get(i, c) for i, c in enumerate(green))
+
+    def hold_links(self, blocked: set[int] | frozenset[int], now: float) -> bool:
+        """Hold red the links of the current green whose exits are ``blocked``; release the others.
+
+        A held link shows yellow for the network's yellow time first; one that was red before
+        this green began (nothing to clear) is held red at once. Returns True when the shown
+        state changed.
+        """
+        if self.mode != "green":
+            return False
+        green = self.junction.green_phases[self.phase]
+        changed = False
+        for i in list(self.held):
+            if self.held[i] == "y" and now >= self._held_yellow_until[i]:
+                self.held[i] = "r"
+                changed = True
+            if i not in blocked and self.held[i] == "r":
+                del self.held[i]
+                changed = True
+        fresh = now == self.green_since
+        for i in blocked:
+            if i in self.held or green[i] not in GREEN:
+                continue
+            if fresh and not self._was_green_before(i) or self.junction.yellow_time <= 0:
+                self.held[i] = "r"
+            else:
+                self.held[i] = "y"
+                self._held_yellow_until[i] = now + self.junction.yellow_time
+            changed = True
+        if changed:
+            self._log(now, "exit_blocked", kind="hold")
+        return changed
+
+    def _was_green_before(self, link: int) -> bool:
+        # a link green in both the previous and this phase kept its green through the clearance
+        return self._left_green is not None and self._left_green[link] in GREEN
 
     def green_elapsed(self, now: float) -> float:
         return now - self.green_since if self.mode == "green" else 0.0
@@ -125,6 +180,8 @@ class SafeSignal:
         if self.mode != "green" or phase == self.phase:
             return
         j = self.junction
+        # held links stay red (or finish their yellow) through the clearance
+        self._left_green = self._shown_green()
         self.target = phase
         self.last_served[self.phase] = now
         if j.yellow_time > 0:
@@ -147,6 +204,7 @@ class SafeSignal:
         return True
 
     def _start_green(self, now: float) -> None:
+        self.held = {}
         self.mode, self.phase, self.green_since = "green", self.target, now
         self.last_served[self.phase] = now
 
@@ -155,7 +213,7 @@ class SafeSignal:
         if self.mode == "green":
             self.last_served[self.phase] = now
 
-    def _log(self, now: float, reason: str) -> None:
+    def _log(self, now: float, reason: str, kind: str | None = None) -> None:
         if self.record:
             phase = self.phase if self.mode == "green" else self.target
-            self.trace.append(TraceEntry(now, self.junction.id, self.mode, self.state, phase, reason))
+            self.trace.append(TraceEntry(now, self.junction.id, kind or self.mode, self.state, phase, reason))

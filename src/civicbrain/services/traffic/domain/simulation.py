@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from .controllers import Actuated, Choice, Controller, explain, make_controller, phase_status
+from .controllers import Actuated, Choice, Controller, blocked_links, explain, make_controller, phase_status
 from .detectors import DetectorBus, write_detectors
 from .metrics import read_tripinfo, trip_metrics
 from .network import Network, read_network
@@ -197,9 +197,14 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                 if bus is not None:
                     bus.update(now)
                 for jid, signal in signals.items():
-                    if signal.tick(now):
-                        sim.trafficlight.setRedYellowGreenState(jid, signal.state)
+                    changed = signal.tick(now)
                     signal.note_served(now)
+                    if signal.mode == "green" and signal.limits.hold_blocked_exits:
+                        blocked = blocked_links(network.junctions[jid], bus, signal.phase)
+                        if blocked or signal.held:
+                            changed = signal.hold_links(blocked, now) or changed
+                    if changed:
+                        sim.trafficlight.setRedYellowGreenState(jid, signal.state)
                     if now >= next_decision[jid] and signal.at_decision_point(now):
                         next_decision[jid] = now + interval
                         before = signal.state
