@@ -481,8 +481,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(url: str, schema: str, port: int) -> None:
-    """The server side, run in a subprocess (``--serve``) so the load generator has its own core."""
+def _serve_worker(url: str, schema: str, sock: socket.socket, pool: int) -> None:
+    """One server process: its own runtime (engine, pool, check recorder) and event loop on the shared socket."""
     import uvicorn
 
     from civicbrain.api import create_app
@@ -491,16 +491,71 @@ def serve(url: str, schema: str, port: int) -> None:
     # sign-in), so the pool never decides the figure. The check API holds a connection only while its
     # worker thread runs (``credit.api.check``): the earlier stall, connections held by requests
     # waiting for a thread while the threads waited for connections, cannot happen.
-    runtime = runtime_on(schema_engine(url, schema, pool_size=SERVER_POOL, max_overflow=10))
+    runtime = runtime_on(schema_engine(url, schema, pool_size=pool, max_overflow=10))
     # As deployed: a production instance, so the credit service warms its name analysis at start-up.
     runtime.settings = runtime.settings.model_copy(update={"environment": "production"})
     app = create_app(runtime=runtime)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # uvicorn's "auto" picks httptools and uvloop when they are installed (uvicorn[standard]).
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(url: str, schema: str, port: int, workers: int = 1) -> None:
+    """The server side, run in a subprocess (``--serve``) so the load generator has its own core.
+
+    ``workers`` processes accept on one listening socket (as ``uvicorn --workers`` does): Python runs
+    one thread at a time per process, so a second process lets the checks' Python use both cores.
+    """
+    import multiprocessing
+    import signal
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    pool = max(SERVER_POOL // workers, 20)
+    if workers == 1:
+        _serve_worker(url, schema, sock, pool)
+        return
+    forked = multiprocessing.get_context("fork")
+    children = [forked.Process(target=_serve_worker, args=(url, schema, sock, pool)) for _ in range(workers)]
+    for child in children:
+        child.start()
+
+    def stop(*_: Any) -> None:
+        for child in children:
+            child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    for child in children:
+        child.join()
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children, from /proc: robust to the machine's load."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            pids += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 @contextmanager
-def app_server(url: str, schema: str, port: int) -> Iterator[str]:
-    command = [sys.executable, __file__, "--serve", "--pg-url", url, "--schema", schema, "--port", str(port)]
+def app_server(url: str, schema: str, port: int, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The app under uvicorn in a subprocess; yields its base URL and process id."""
+    command = [sys.executable, __file__, "--serve", "--pg-url", url, "--schema", schema, "--port", str(port),
+               "--workers", str(workers)]  # fmt: skip
     server = subprocess.Popen(command, env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
     try:
@@ -513,7 +568,7 @@ def app_server(url: str, schema: str, port: int) -> Iterator[str]:
                 time.sleep(0.5)
         else:
             raise RuntimeError("the app did not start within 120 s")
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         try:
@@ -627,8 +682,8 @@ def latency_notes(latencies: list[float]) -> dict[str, float]:
 WARM_SECONDS = 15  # the server warms its name analysis at start-up; caches and prepared statements warm here
 
 
-def bench_check(url: str, schema: str, sizes: Sizes, console: Console) -> Result:
-    with app_server(url, schema, free_port()) as base:
+def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: int = 1) -> Result:
+    with app_server(url, schema, free_port(), workers) as (base, server_pid):
         username, password, _, _ = TENDER
         token = httpx.post(f"{base}/api/v1/auth/token", json={"username": username, "password": password}).json()
         token = token["access_token"]
@@ -636,16 +691,18 @@ def bench_check(url: str, schema: str, sizes: Sizes, console: Console) -> Result
         bodies = check_bodies(sizes, sizes.rate * sizes.seconds)
         load = [round(x, 2) for x in os.getloadavg()]
         console.print(f"check: {len(bodies):,} requests at {sizes.rate}/s open-loop (load {load}) …")
-        started = time.perf_counter()
+        cpu_before, started = process_tree_cpu(server_pid), time.perf_counter()
         answered, errors = asyncio.run(open_loop(base, token, bodies, sizes.rate))
-        elapsed = time.perf_counter() - started
+        elapsed, server_cpu = time.perf_counter() - started, process_tree_cpu(server_pid) - cpu_before
     everything = [ms for _, ms in answered]
     p99 = percentile(everything, 99)
     notes: dict[str, Any] = {
         "requests": len(bodies), "errors": len(errors), "error_samples": errors[:5], **latency_notes(everything),
         "by_id": latency_notes([ms for n, ms in answered if n % 4 < 2]),
         "by_name": latency_notes([ms for n, ms in answered if n % 4 >= 2]),
-        "achieved_rate": round(len(bodies) / elapsed, 1), "load_average_before": load,
+        "achieved_rate": round(len(bodies) / elapsed, 1), "answered_per_s": round(len(answered) / elapsed, 1),
+        "server_workers": workers, "server_cpu_ms_per_check": round(server_cpu * 1000 / len(bodies), 2),
+        "load_average_before": load,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }  # fmt: skip
     return Result("check API p99 (POST /api/v1/credit/check)", f"{sizes.rate}/s × {sizes.seconds} s", p99, "ms",
@@ -753,6 +810,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, help="length of the check load (default 30; quick 10)")
     parser.add_argument("--optins", type=int, help="opted-in residents to score (default 1,000,000)")
     parser.add_argument("--chunk", type=int, help="residents per batch job")
+    parser.add_argument("--workers", type=int, default=1, help="check API server processes (default 1)")
     parser.add_argument("--schema-name", help="use (or create and populate) this schema instead of a private one")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards (to measure again)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the app server subprocess
@@ -794,7 +852,7 @@ def run_parts(args: argparse.Namespace, sizes: Sizes, console: Console) -> tuple
             if part == "intake":
                 results.append(bench_intake(runtime, sizes, console))
             elif part == "check":
-                results.append(bench_check(args.pg_url, schema, sizes, console))
+                results.append(bench_check(args.pg_url, schema, sizes, console, args.workers))
             elif part == "expiry":
                 results.append(bench_expiry(runtime, sizes))
             else:
@@ -807,7 +865,7 @@ def run_parts(args: argparse.Namespace, sizes: Sizes, console: Console) -> tuple
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve:
-        serve(args.pg_url, args.schema, args.port)
+        serve(args.pg_url, args.schema, args.port, args.workers)
         return 0
     # The app server subprocess must sign tokens and pseudonymise with the same keys as this process.
     os.environ.setdefault("CB_BENCH_SECRET", secrets.token_hex(32))

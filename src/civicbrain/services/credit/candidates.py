@@ -23,9 +23,23 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, delete, desc, func, insert, literal, or_, select, text, union_all
-from sqlalchemy.sql import Select
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    case,
+    delete,
+    desc,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
 
 from civicbrain.core.context import Platform
 from civicbrain.services.credit.domain.blocking import name_keys
@@ -33,6 +47,7 @@ from civicbrain.services.credit.domain.listing import ListingState
 from civicbrain.services.credit.domain.matching import SubjectRecord
 from civicbrain.services.credit.domain.names import NameKind
 from civicbrain.services.credit.models import CreditListing, CreditNameKey, CreditSubject
+from civicbrain.services.credit.store import ListedSubject
 
 # Keys shared by more listed subjects than this are not read: each adds little to a candidate's
 # rank (its weight is log(1 + N/postings)) and reading them is what a check's time would go on. The
@@ -41,15 +56,14 @@ from civicbrain.services.credit.models import CreditListing, CreditNameKey, Cred
 MAX_POSTINGS = 1_000
 CANDIDATES = 20
 RANK_DEPTH = 3  # ranked candidates read per candidate kept (some may have no listing in force)
-_LISTINGS_ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('credit_listings')")
 
 
 @dataclass
 class Candidate:
-    """A listed subject worth a full comparison, with its listings in force now."""
+    """A listed subject worth a full comparison, with the ids of its listings in force now."""
 
-    subject: CreditSubject
-    listings: list[CreditListing] = field(default_factory=list)
+    subject: ListedSubject
+    listing_ids: list[str] = field(default_factory=list)
 
 
 def index_subject(ctx: Platform, subject: CreditSubject) -> None:
@@ -71,129 +85,188 @@ def index_pending(ctx: Platform) -> int:
     Two checks running at once must not both write the same subject's keys: on PostgreSQL the
     second skips the rows the first holds (the first one's check sees them; the second's does
     not need them, as the listing they belong to cannot be in force before its objection window).
+    Nothing pending (the usual case) costs one indexed read of ids, no ORM objects.
     """
-    query = select(CreditSubject).where(CreditSubject.names_indexed.is_(False))
-    pending = list(ctx.session.scalars(query.with_for_update(skip_locked=True)))
-    for subject in pending:
-        index_subject(ctx, subject)
-    if pending:
+    pending_ids = list(core_connection(ctx).execute(_PENDING).scalars())
+    for subject_id in pending_ids:
+        subject = ctx.session.get(CreditSubject, subject_id)
+        if subject is not None:
+            index_subject(ctx, subject)
+    if pending_ids:
         ctx.session.flush()
-    return len(pending)
+    return len(pending_ids)
 
 
-def _in_force(now: datetime):  # type: ignore[no-untyped-def]
-    return and_(
-        CreditListing.state == ListingState.ACTIVE,
-        CreditListing.expires_at > now,
-    )
-
-
-# On PostgreSQL the two hot statements are fixed texts over arrays (prepared once by the driver);
-# the portable forms below are built per key count, which costs more Python than the query itself.
-_POSTING_COUNTS_POSTGRES = text(
-    "SELECT k, (SELECT count(*) FROM (SELECT 1 FROM credit_name_keys n WHERE n.key = k LIMIT :cap) c) "
-    "FROM unnest(CAST(:keys AS text[])) AS k"
-)
-_RANKED_POSTGRES = text(
-    "SELECT n.subject_id, sum(u.w) AS score FROM credit_name_keys n "
-    "JOIN unnest(CAST(:keys AS text[]), CAST(:weights AS float8[])) AS u(key, w) ON n.key = u.key "
-    "GROUP BY n.subject_id ORDER BY score DESC, n.subject_id LIMIT :depth"
-)
+def core_connection(ctx: Platform) -> Connection:
+    """The unit of work's connection, for the check's Core statements: they skip the ORM (identity
+    map, instances, per-statement session events), which cost more than the queries themselves.
+    The session's pending changes are flushed first, as the ORM's autoflush would."""
+    ctx.session.flush()
+    return ctx.session.connection()
 
 
 def _is_postgres(ctx: Platform) -> bool:
     return ctx.session.get_bind().dialect.name == "postgresql"
 
 
-def _posting_counts(ctx: Platform, keys: list[str]) -> dict[str, int]:
-    """How many subjects hold each key, counted up to ``MAX_POSTINGS + 1``, in one round trip."""
+_SUBJECTS = CreditSubject.__table__
+_LISTINGS = CreditListing.__table__
+_NAME_KEYS = CreditNameKey.__table__
+_SUBJECT_COLUMNS = (
+    _SUBJECTS.c.id, _SUBJECTS.c.kind, _SUBJECTS.c.name, _SUBJECTS.c.aliases, _SUBJECTS.c.birth_date,
+    _SUBJECTS.c.country, _SUBJECTS.c.identifier, _SUBJECTS.c.person_id,
+)  # fmt: skip
+_ACTIVE = ListingState.ACTIVE.value
+# A listing in force: active and not past its maximum (the expiry job ends it; until then, the date does).
+_IN_FORCE = and_(
+    _LISTINGS.c.subject_id == _SUBJECTS.c.id,
+    _LISTINGS.c.state == _ACTIVE,
+    _LISTINGS.c.expires_at > bindparam("now"),
+)
+# Statements built once: SQLAlchemy caches their compiled form and psycopg prepares their fixed text.
+_PENDING = select(_SUBJECTS.c.id).where(_SUBJECTS.c.names_indexed.is_(False)).with_for_update(skip_locked=True)
+_BY_IDENTIFIER = (
+    select(*_SUBJECT_COLUMNS, _LISTINGS.c.id.label("listing_id"))
+    .join(_LISTINGS, _IN_FORCE)
+    .where(_SUBJECTS.c.identifier == bindparam("identifier"))
+)
+_EXACT_POSTINGS = select(func.count()).select_from(_NAME_KEYS).where(_NAME_KEYS.c.key == bindparam("key"))
+
+# On PostgreSQL the name path is two fixed texts over arrays: the keys' posting counts (with the
+# planner's estimate of the listings, the N of the keys' IDF), then the ranking joined with the
+# listings in force and the subjects' columns, in one round trip.
+_POSTING_COUNTS_POSTGRES = text(
+    "SELECT k, (SELECT count(*) FROM (SELECT 1 FROM credit_name_keys n WHERE n.key = k LIMIT :cap) c), "
+    "(SELECT reltuples FROM pg_class WHERE oid = to_regclass('credit_listings')) "
+    "FROM unnest(CAST(:keys AS text[])) AS k"
+)
+_RANKED_IN_FORCE_POSTGRES = text(
+    "WITH ranked AS (SELECT n.subject_id, sum(u.w) AS score FROM credit_name_keys n "
+    "JOIN unnest(CAST(:keys AS text[]), CAST(:weights AS float8[])) AS u(key, w) ON n.key = u.key "
+    "GROUP BY n.subject_id ORDER BY score DESC, n.subject_id LIMIT :depth) "
+    "SELECT s.id, s.kind, s.name, s.aliases, s.birth_date, s.country, s.identifier, s.person_id, "
+    "array_agg(l.id ORDER BY l.id) AS listing_ids "
+    "FROM ranked r JOIN credit_subjects s ON s.id = r.subject_id "
+    "JOIN credit_listings l ON l.subject_id = r.subject_id AND l.state = :active AND l.expires_at > :now "
+    "GROUP BY r.score, s.id ORDER BY r.score DESC, s.id LIMIT :keep"
+)
+
+
+def _listed_subject(row: Row[Any]) -> ListedSubject:
+    return ListedSubject(
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        aliases=tuple(row.aliases or ()),
+        birth_date=row.birth_date,
+        country=row.country,
+        identifier=row.identifier,
+        person_id=row.person_id,
+    )
+
+
+def _grouped(rows: Iterable[Any]) -> dict[str, Candidate]:
+    """(subject columns, listing id) rows -> one candidate per subject, in the rows' order."""
+    found: dict[str, Candidate] = {}
+    for row in rows:
+        candidate = found.get(row.id)
+        if candidate is None:
+            candidate = found[row.id] = Candidate(_listed_subject(row))
+        candidate.listing_ids.append(row.listing_id)
+    return found
+
+
+def _query_keys(query: SubjectRecord) -> list[str]:
+    keys: set[str] = set()
+    for name in query.names:
+        keys |= {k[:120] for k in name_keys(name, query.kind)}
+    return sorted(keys)
+
+
+def _posting_counts(ctx: Platform, keys: list[str]) -> tuple[dict[str, int], int | None]:
+    """How many subjects hold each key, counted up to ``MAX_POSTINGS + 1``, in one round trip; with
+    PostgreSQL's estimate of the number of listings (None elsewhere, or before the first ANALYZE)."""
     if _is_postgres(ctx):
-        found = ctx.session.execute(_POSTING_COUNTS_POSTGRES, {"keys": keys, "cap": MAX_POSTINGS + 1})
-        return {str(key): int(n) for key, n in found if n}
+        rows = core_connection(ctx).execute(_POSTING_COUNTS_POSTGRES, {"keys": keys, "cap": MAX_POSTINGS + 1}).all()
+        estimate = rows[0][2] if rows else None
+        total = int(estimate) if estimate is not None and estimate > 0 else None  # -1 or 0: never analysed
+        return {str(key): int(n) for key, n, _ in rows if n}, total
     parts = []
     for key in keys:
         postings = select(literal(1)).where(CreditNameKey.key == key).limit(MAX_POSTINGS + 1).subquery()
         parts.append(select(literal(key).label("key"), select(func.count()).select_from(postings).scalar_subquery()))
-    rows = ctx.session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
-    return {str(key): int(n) for key, n in rows if n}
+    rows = core_connection(ctx).execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
+    return {str(key): int(n) for key, n in rows if n}, None
 
 
-def _indexed_total(ctx: Platform) -> int:
-    """The number of listings, the N of the keys' inverse document frequency.
+def _usable_weights(ctx: Platform, keys: list[str]) -> dict[str, float]:
+    """The query's keys that narrow the search, with their IDF weights log(1 + N / postings).
 
-    An estimate is enough (it only weighs rare keys against common ones), and counting two million
-    rows per check is not: PostgreSQL's planner statistics, SQLite's exact count.
+    N, the number of listings, only weighs rare keys against common ones, so an estimate is enough
+    (counting two million rows per check is not): PostgreSQL's planner statistics, SQLite's count.
     """
-    if _is_postgres(ctx):
-        estimate = ctx.session.scalar(_LISTINGS_ESTIMATE)
-        if estimate is not None and estimate > 0:  # -1 or 0: never analysed yet
-            return int(estimate)
-    return int(ctx.session.scalar(select(func.count()).select_from(CreditListing)) or 1)
-
-
-def _ranked_by_keys(ctx: Platform, query: SubjectRecord, depth: int) -> list[str]:
-    """Subjects sharing the query's rarest keys, best first by summed IDF weight (ties by id)."""
-    keys: set[str] = set()
-    for name in query.names:
-        keys |= {k[:120] for k in name_keys(name, query.kind)}
-    if not keys:
-        return []
-    sizes = _posting_counts(ctx, sorted(keys))
+    sizes, total = _posting_counts(ctx, keys)
     if not sizes:
-        return []
+        return {}
     usable = {k: n for k, n in sizes.items() if n <= MAX_POSTINGS}
     if not usable:  # only common keys ("Wang Wei"): the rarest still narrows, counted exactly
         rarest = min(sizes, key=lambda k: (sizes[k], k))
-        exact = ctx.session.scalar(select(func.count()).where(CreditNameKey.key == rarest))
-        usable = {rarest: int(exact or 1)}
-    total = max(_indexed_total(ctx), 1)
+        usable = {rarest: int(core_connection(ctx).execute(_EXACT_POSTINGS, {"key": rarest}).scalar() or 1)}
+    if total is None:
+        total = int(core_connection(ctx).execute(select(func.count()).select_from(_LISTINGS)).scalar() or 1)
+    total = max(total, 1)
+    return {k: math.log(1.0 + total / n) for k, n in usable.items()}
+
+
+def _by_name_keys(ctx: Platform, query: SubjectRecord, now: datetime, depth: int, keep: int) -> list[Candidate]:
+    """Of the ``depth`` subjects sharing the query's rarest keys (best first by summed IDF weight, ties
+    by id), the first ``keep`` with a listing in force."""
+    keys = _query_keys(query)
+    weights = _usable_weights(ctx, keys) if keys else {}
+    if not weights:
+        return []
+    ordered = sorted(weights)
     if _is_postgres(ctx):
-        ordered = sorted(usable)
-        weights = [math.log(1.0 + total / usable[k]) for k in ordered]
-        ranked_rows = ctx.session.execute(_RANKED_POSTGRES, {"keys": ordered, "weights": weights, "depth": depth})
-        return [str(subject_id) for subject_id, _ in ranked_rows]
-    weight = case(
-        {key: literal(math.log(1.0 + total / n)) for key, n in usable.items()},
-        value=CreditNameKey.key,
-        else_=literal(0.0),
-    )
+        parameters = {
+            "keys": ordered, "weights": [weights[k] for k in ordered], "depth": depth, "active": _ACTIVE,
+            "now": now, "keep": keep,
+        }  # fmt: skip
+        rows = core_connection(ctx).execute(_RANKED_IN_FORCE_POSTGRES, parameters)
+        return [Candidate(_listed_subject(row), list(row.listing_ids)) for row in rows]
+    weight = case({k: literal(w) for k, w in weights.items()}, value=_NAME_KEYS.c.key, else_=literal(0.0))
     score = func.sum(weight).label("score")
-    ranked = (
-        select(CreditNameKey.subject_id, score)
-        .where(CreditNameKey.key.in_(sorted(usable)))
-        .group_by(CreditNameKey.subject_id)
-        .order_by(desc(score), CreditNameKey.subject_id)
+    ranked_query = (
+        select(_NAME_KEYS.c.subject_id, score)
+        .where(_NAME_KEYS.c.key.in_(ordered))
+        .group_by(_NAME_KEYS.c.subject_id)
+        .order_by(desc(score), _NAME_KEYS.c.subject_id)
         .limit(depth)
     )
-    return [str(subject_id) for subject_id, _ in ctx.session.execute(ranked)]
-
-
-def _load_in_force(ctx: Platform, where: Select, now: datetime) -> list[tuple[CreditSubject, CreditListing]]:  # type: ignore[type-arg]
-    rows = ctx.session.execute(
-        where.join(CreditListing, and_(CreditListing.subject_id == CreditSubject.id, _in_force(now)))
+    ranked = [str(subject_id) for subject_id, _ in core_connection(ctx).execute(ranked_query)]
+    if not ranked:
+        return []
+    in_force = select(*_SUBJECT_COLUMNS, _LISTINGS.c.id.label("listing_id")).join(_LISTINGS, _IN_FORCE)
+    rows = core_connection(ctx).execute(
+        in_force.where(_SUBJECTS.c.id.in_(ranked)).order_by(_LISTINGS.c.id), {"now": now}
     )
-    return [(subject, listing) for subject, listing in rows]
+    found = _grouped(rows)
+    return [found[s] for s in ranked if s in found][:keep]
 
 
 def listed_candidates(ctx: Platform, query: SubjectRecord, now: datetime, limit: int = CANDIDATES) -> list[Candidate]:
-    """Listed subjects worth comparing with ``query``, with their listings in force, in two round trips
-    at most: subjects sharing an identifier first, then the best of those sharing rare name keys."""
-    index_pending(ctx)
-    identifiers = sorted(query.normalized_identifiers())
-    ranked = _ranked_by_keys(ctx, query, limit * RANK_DEPTH) if query.names else []
-    if not identifiers and not ranked:
-        return []
-    conditions = []
-    if identifiers:
-        conditions.append(CreditSubject.identifier.in_(identifiers))
-    if ranked:
-        conditions.append(CreditSubject.id.in_(ranked))
-    found: dict[str, Candidate] = {}
-    for subject, listing in _load_in_force(ctx, select(CreditSubject, CreditListing).where(or_(*conditions)), now):
-        found.setdefault(subject.id, Candidate(subject)).listings.append(listing)
-    by_identifier = sorted(c.subject.id for c in found.values() if c.subject.identifier in identifiers)
-    by_name = [s for s in ranked if s in found and s not in by_identifier][:limit]
-    return [found[s] for s in [*by_identifier, *by_name]]
+    """Listed subjects worth comparing with ``query``, with their listings in force: subjects sharing
+    an identifier first, then the best of those sharing rare name keys (a few round trips at most)."""
+    by_identifier: dict[str, Candidate] = {}
+    for identifier in sorted(query.normalized_identifiers()):
+        rows = core_connection(ctx).execute(_BY_IDENTIFIER, {"identifier": identifier, "now": now})
+        for subject_id, candidate in _grouped(rows).items():
+            by_identifier.setdefault(subject_id, candidate)
+    by_name: list[Candidate] = []
+    if query.names:
+        index_pending(ctx)  # only names are screened through the keys: an ID check does not need them
+        by_name = _by_name_keys(ctx, query, now, limit * RANK_DEPTH, limit + len(by_identifier))
+    named = [c for c in by_name if c.subject.id not in by_identifier][:limit]
+    return [by_identifier[s] for s in sorted(by_identifier)] + named
 
 
 def candidate_subjects(ctx: Platform, query: SubjectRecord, now: datetime, limit: int = CANDIDATES) -> list[str]:
@@ -201,8 +274,13 @@ def candidate_subjects(ctx: Platform, query: SubjectRecord, now: datetime, limit
     return [c.subject.id for c in listed_candidates(ctx, query, now, limit)]
 
 
-def load_subjects(ctx: Platform, ids: Iterable[str]) -> list[CreditSubject]:
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return []
-    return list(ctx.session.scalars(select(CreditSubject).where(CreditSubject.id.in_(wanted))))
+_BY_IDS = select(_LISTINGS).where(_LISTINGS.c.id == bindparam("listing_id"))
+
+
+def listing_rows(ctx: Platform, listing_ids: Iterable[str]) -> list[Row[Any]]:
+    """Full rows (with their due-process JSON) of a few listings: only the matched candidates' are read."""
+    connection = core_connection(ctx)
+    rows: list[Row[Any]] = []
+    for listing_id in dict.fromkeys(listing_ids):
+        rows.extend(connection.execute(_BY_IDS, {"listing_id": listing_id}))
+    return rows

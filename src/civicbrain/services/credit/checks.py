@@ -18,15 +18,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, insert, select
 
 from civicbrain.core.context import Platform
 from civicbrain.core.errors import NotFound, ValidationFailed
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.algorithms import CHECK
-from civicbrain.services.credit.candidates import listed_candidates
+from civicbrain.services.credit.candidates import core_connection, listed_candidates, listing_rows
 from civicbrain.services.credit.domain.catalogue import CITY_SCORE_TABLE
-from civicbrain.services.credit.domain.listing import ListDefinition
+from civicbrain.services.credit.domain.listing import ListDefinition, Listing
 from civicbrain.services.credit.domain.matching import (
     Judgement,
     Matcher,
@@ -46,7 +46,7 @@ from civicbrain.services.credit.models import (
     CreditSubject,
 )
 from civicbrain.services.credit.steps import decision_request, ledger_subject
-from civicbrain.services.credit.store import definition_of, listing_of, memorandum_of, subject_record
+from civicbrain.services.credit.store import ListedSubject, definition_of, listing_of, memorandum_of, subject_record
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class CheckQuery:
         return f"name:{self.kind.value}:{name}|{self.birth_date or ''}"
 
 
-def _judgement_of(row: CreditJudgement) -> Judgement:
+def _judgement_of(row: CreditJudgement | Row[Any]) -> Judgement:
     return Judgement(row.query_key, row.candidate_id, row.reviewer, row.reason, aware(row.decided_at))
 
 
@@ -163,13 +163,13 @@ class _Catalogue:
 # instead of reading and converting both tables. Keyed by engine: tests run several databases.
 _CATALOGUES: dict[int, _Catalogue] = {}
 _CATALOGUE_STAMP = select(
-    select(func.count()).select_from(CreditList).scalar_subquery(),
-    select(func.count()).select_from(CreditMemorandum).scalar_subquery(),
+    select(func.count()).select_from(CreditList.__table__).scalar_subquery(),
+    select(func.count()).select_from(CreditMemorandum.__table__).scalar_subquery(),
 )
 
 
 def _catalogue(ctx: Platform) -> _Catalogue:
-    count_lists, count_memoranda = ctx.session.execute(_CATALOGUE_STAMP).one()
+    count_lists, count_memoranda = core_connection(ctx).execute(_CATALOGUE_STAMP).one()
     stamp = (int(count_lists), int(count_memoranda))
     key = id(ctx.session.get_bind())
     cached = _CATALOGUES.get(key)
@@ -184,21 +184,20 @@ def _catalogue(ctx: Platform) -> _Catalogue:
     return fresh
 
 
-class _KnownJudgements(DbJudgementStore):
-    """``DbJudgementStore`` with this query's judgements about its candidates read in one query up front,
-    instead of one query per candidate while the check ranks them."""
+_JUDGEMENTS = CreditJudgement.__table__
+_JUDGEMENTS_OF_QUERY = select(_JUDGEMENTS).where(_JUDGEMENTS.c.query_key == bindparam("query_key"))
 
-    def __init__(self, ctx: Platform, query_key: str, candidate_ids: list[str]) -> None:
+
+class _KnownJudgements(DbJudgementStore):
+    """``DbJudgementStore`` with this query's judgements read in one query up front (a fixed statement:
+    a query subject has a handful of judgements at most), instead of one query per candidate while
+    the check ranks them."""
+
+    def __init__(self, ctx: Platform, query_key: str) -> None:
         super().__init__(ctx)
         self._query_key = query_key
-        self._found: dict[str, Judgement] = {}
-        if candidate_ids:
-            rows = ctx.session.scalars(
-                select(CreditJudgement).where(
-                    CreditJudgement.query_key == query_key, CreditJudgement.candidate_id.in_(candidate_ids)
-                )
-            )
-            self._found = {row.candidate_id: _judgement_of(row) for row in rows}
+        rows = core_connection(ctx).execute(_JUDGEMENTS_OF_QUERY, {"query_key": query_key})
+        self._found: dict[str, Judgement] = {row.candidate_id: _judgement_of(row) for row in rows}
 
     def is_excluded(self, subject_id: str, candidate_id: str) -> Judgement | None:
         if subject_id != self._query_key:
@@ -212,16 +211,25 @@ class _KnownJudgements(DbJudgementStore):
         return judgement
 
 
+_OPT_INS = CreditScoreOptIn.__table__
+_SUBJECTS = CreditSubject.__table__
+_SCORE_BY_IDENTIFIER = (
+    select(_OPT_INS)
+    .join(_SUBJECTS, _SUBJECTS.c.person_id == _OPT_INS.c.person_id)
+    .where(_SUBJECTS.c.identifier == bindparam("identifier"))
+    .limit(1)
+)
+
+
 def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
     """An opted-in resident's stored score, found only by their exact ID number: a benefit is never
     granted on a fuzzy name match."""
     if not query.identifier or query.kind is not NameKind.PERSON:
         return None
-    opt_in = ctx.session.scalar(
-        select(CreditScoreOptIn)
-        .join(CreditSubject, CreditSubject.person_id == CreditScoreOptIn.person_id)
-        .where(CreditSubject.identifier == normalize_identifier(query.identifier))
-        .limit(1)
+    opt_in = (
+        core_connection(ctx)
+        .execute(_SCORE_BY_IDENTIFIER, {"identifier": normalize_identifier(query.identifier)})
+        .first()
     )
     if opt_in is None or opt_in.score is None or opt_in.table_version != CITY_SCORE_TABLE.version:
         return None
@@ -270,14 +278,14 @@ def screen_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agenc
     if found:
         # The database already did the blocking (identifier hits, then the best-ranked names), so the
         # candidates go straight to the explained comparison, as ``blocking.screen`` hands them on.
-        judgements = _KnownJudgements(ctx, key, list(subjects))
-        matcher = Matcher(judgements=judgements)
+        matcher = Matcher(judgements=_KnownJudgements(ctx, key))
         matches = matcher.rank(record_, [subject_record(c.subject) for c in found], limit=len(found))
-    # Only a match's listings can apply: the others are not converted to domain values at all.
+    # Only a match's listings can apply: only theirs are read in full and converted to domain values.
     matched = {m.candidate_id for m in matches if m.is_match}
-    listings_by_subject = {
-        c.subject.id: [listing_of(row) for row in c.listings] for c in found if c.subject.id in matched
-    }
+    wanted = [listing_id for c in found if c.subject.id in matched for listing_id in c.listing_ids]
+    listings_by_subject: dict[str, list[Listing]] = defaultdict(list)
+    for row in listing_rows(ctx, wanted):
+        listings_by_subject[row.subject_id].append(listing_of(row))
     catalogue = _catalogue(ctx)
     score = _score_for(ctx, query)
     grant = benefits_for(CITY_SCORE_TABLE, score, context) if score is not None else None
@@ -303,21 +311,22 @@ def record_checks(ctx: Platform, screened: list[ScreenedCheck]) -> list[CheckAns
         for s in screened
     ]
     decisions = ctx.decide_many(requests)
-    ctx.session.add_all(
-        CreditCheck(
-            receipt=decision.id,
-            checked_at=s.result.checked_at,
-            asking_agency=s.result.asking_agency,
-            asked_by=s.asked_by,
-            context=s.result.context,
-            outcome=s.result.outcome.value,
-            measures=[
+    trail = [
+        {
+            "receipt": decision.id,
+            "checked_at": s.result.checked_at,
+            "asking_agency": s.result.asking_agency,
+            "asked_by": s.asked_by,
+            "context": s.result.context,
+            "outcome": s.result.outcome.value,
+            "measures": [
                 {"listing_id": m.listing_id, "measure": m.measure.code, "memorandum": m.memorandum_id}
                 for m in s.result.measures
             ],
-        )
+        }
         for s, decision in zip(screened, decisions, strict=True)
-    )
+    ]
+    core_connection(ctx).execute(insert(CreditCheck), trail)
     return [CheckAnswer(s.result, d.id, s.query_key) for s, d in zip(screened, decisions, strict=True)]
 
 
@@ -333,12 +342,12 @@ def run_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agency: 
     return answer
 
 
-def _ledger_subject_of(subjects: dict[str, CreditSubject], result: CheckResult, key: str) -> str:
+def _ledger_subject_of(subjects: dict[str, ListedSubject], result: CheckResult, key: str) -> str:
     """A check that applied a measure to a resident is about that resident: they see it and can contest it."""
     for measure in result.measures:
         subject = subjects.get(measure.match.candidate_id)
-        if subject is not None:
-            return ledger_subject(subject)
+        if subject is not None:  # a transient row, never added to the session: the rule reads two columns
+            return ledger_subject(CreditSubject(id=subject.id, person_id=subject.person_id))
     return f"credit-query:{key}"
 
 

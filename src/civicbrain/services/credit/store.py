@@ -6,9 +6,11 @@ every datetime read here goes through ``aware`` (the platform is UTC throughout)
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Row
 
 from civicbrain.core.timeutil import aware
 from civicbrain.services.credit.domain.listing import (
@@ -135,7 +137,22 @@ def memorandum_row(memo: Memorandum) -> CreditMemorandum:
 # --- subjects -----------------------------------------------------------------------------------
 
 
-def subject_record(row: CreditSubject) -> SubjectRecord:
+@dataclass(frozen=True)
+class ListedSubject:
+    """The columns of a subject that a check compares and records, read as a plain row: no ORM
+    object, none of its listings' JSON (most candidates are compared and dropped)."""
+
+    id: str
+    kind: str
+    name: str
+    aliases: tuple[str, ...]
+    birth_date: str | None
+    country: str | None
+    identifier: str | None
+    person_id: str | None
+
+
+def subject_record(row: CreditSubject | ListedSubject) -> SubjectRecord:
     return SubjectRecord(
         id=row.id,
         kind=NameKind(row.kind),
@@ -157,7 +174,8 @@ def subject_id_for(kind: NameKind, identifier: str | None, name: str, birth_date
 # --- listings -----------------------------------------------------------------------------------
 
 
-def listing_of(row: CreditListing) -> Listing:
+def listing_of(row: CreditListing | Row[Any]) -> Listing:
+    """The domain's listing from its ORM row or a Core row of ``credit_listings`` (same column names)."""
     notice = _from_json(row.notice, _NOTICE_TIMES)
     objection = _from_json(row.objection, _OBJECTION_TIMES)
     repair = _from_json(row.repair, _REPAIR_TIMES)
