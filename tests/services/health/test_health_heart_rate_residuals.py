@@ -56,8 +56,11 @@ def test_evidence_survives_a_watch_worn_on_and_off():
     heart, steps = active_stream()
     elevated = inject_elevation(heart, ONSET, hours=24, bpm=10)
     worn = elevated[(elevated.index < ONSET) | (elevated.index.minute < 12)]  # 12 minutes an hour after onset
-    alerts = ActivityAdjustedMonitor().detect(worn, steps, consented=True)
-    assert alerts and ONSET < alerts[0].raised_at <= ONSET + pd.Timedelta(hours=6)
+    monitor = ActivityAdjustedMonitor()
+    alerts = monitor.detect(worn, steps, consented=True)
+    # one worn block an hour, each adding at most clip - allowance to the evidence: the gaps pause it, never reset it
+    blocks_needed = np.ceil(monitor.cusum_threshold / (monitor.clip_sd - monitor.allowance_sd))
+    assert alerts and ONSET < alerts[0].raised_at <= ONSET + pd.Timedelta(hours=blocks_needed)
 
 
 def test_a_rise_never_trains_its_own_baseline():
@@ -127,3 +130,43 @@ def test_measurement_reports_detection_over_all_onsets_and_onsets_with_data():
     assert result["detection_rate"] == 1.0 and result["detection_rate_with_data"] == 1.0
     assert result["false_alerts_per_person_day"] == 0.0
     assert all(o["worn_minutes"] == 360 and o["hours_to_alert"] <= 6 for o in result["onsets"])
+
+
+def test_days_of_illness_are_kept_out_of_the_baseline_that_follows():
+    heart, steps = active_stream(days=28)
+    ill = inject_elevation(heart, pd.Timestamp("2024-01-11 00:00"), hours=48, bpm=40)
+    after_illness = heart.index >= pd.Timestamp("2024-01-13")
+    raw = ActivityAdjustedMonitor().minute_expectation(heart, steps)
+    kept_out = ActivityAdjustedMonitor().minute_expectation(ill, steps)
+    trained_on = ActivityAdjustedMonitor(outlier_day_bpm=1_000).minute_expectation(ill, steps)  # filter off
+    assert not kept_out.baseline_day["2024-01-11":"2024-01-12"].any() and kept_out.baseline_day[after_illness].all()
+    assert np.nanmedian(np.abs(kept_out.expected[after_illness] - raw.expected[after_illness])) < 0.5
+    assert np.nanmedian(np.abs(trained_on.expected[after_illness] - raw.expected[after_illness])) > 2
+
+
+def test_a_lasting_change_becomes_the_new_normal():
+    heart, steps = active_stream(days=28)
+    changed = inject_elevation(heart, pd.Timestamp("2024-01-14 00:00"), hours=15 * 24, bpm=15)
+    baseline_day = ActivityAdjustedMonitor(new_normal_days=5).minute_expectation(changed, steps).baseline_day
+    daily = baseline_day.resample("1D").first()
+    assert not daily["2024-01-14":"2024-01-17"].any()  # four days with the change are kept out ...
+    assert daily["2024-01-18":].all()  # ... from the fifth on it is the new normal, and the model learns it
+
+
+def test_an_alert_says_when_its_episode_ended():
+    heart, steps = active_stream(days=28)
+    elevated = inject_elevation(heart, ONSET, hours=72, bpm=12)
+    alert = ActivityAdjustedMonitor().detect(elevated, steps, consented=True)[0]
+    # quiet for the refractory day at least; over once the rise is over or has become the recent level
+    refractory = pd.Timedelta(hours=ActivityAdjustedMonitor().refractory_hours)
+    assert alert.raised_at + refractory <= alert.episode_ended <= ONSET + pd.Timedelta(hours=72)
+
+
+def test_onsets_inside_an_episode_already_announced_are_not_trials():
+    heart, steps = active_stream(days=28)
+    # a real (raw) episode from Jan 14 to Jan 20: onsets there cannot be "detected" again
+    raw = inject_elevation(heart, pd.Timestamp("2024-01-14 00:00"), hours=6 * 24, bpm=12)
+    result = measure_detector(ActivityAdjustedMonitor(), [(raw, steps)], elevation_bpm=10, trials_per_person=6)
+    (episode,) = ActivityAdjustedMonitor().detect(raw, steps, consented=True)
+    onsets = [pd.Timestamp(o["onset"]) for o in result["onsets"]]
+    assert len(onsets) == 6 and not any(episode.raised_at <= t < episode.episode_ended for t in onsets)

@@ -4,16 +4,20 @@ The resting-minute detectors (``wearables.RestingHeartRateMonitor``) see little:
 steps nearby, and a watch worn on and off leaves few resting hours. This one models each minute's heart rate
 from the person's own previous ``baseline_days`` days as a function of hour of day and recent activity (steps
 now, in the previous 5, 15 and 60 minutes, and time since the last step), by a small ridge regression refitted
-every day on data *before* that day only, so an elevation never trains its own baseline. A rise added to every
-minute, active or not, then shows in every worn minute.
+every day on data *before* that day only, so an elevation never trains its own baseline. Days whose residual
+level is far from the person's ordinary days (an illness, a run of faulty readings) are kept out of the training
+and of the spread, or they would distort the next four weeks; a level that lasts ``new_normal_days`` becomes the
+new normal. A rise added to every minute, active or not, then shows in every worn minute.
 
-Minute residuals are averaged over ``block_minutes`` blocks. Part of their noise is a slowly wandering level
-(day to day, ~3 bpm): the mean residual over the ``level_hours`` hours that ended ``level_lag_hours`` ago is
-subtracted, a lag long enough that a rise is not absorbed before the detection horizon. Blocks are standardised
-by the robust spread (MAD) of the person's previous days' blocks and clipped, so one odd block (a misfit
-workout) is bounded. A one-sided CUSUM over blocks *with data* (a gap pauses the evidence, it does not reset it)
-raises an alert at ``cusum_threshold``. Blocks are autocorrelated (lag-1 ~0.6 on the benchmark's streams), so
-the threshold is set on real streams' false alerts rather than from an independence assumption.
+Minute residuals are summarised per ``block_minutes`` block by their median (``block_quantile``), which a few
+minutes of unlogged exertion move less than a mean. Part of their noise is a slowly wandering level (day to day, ~3
+bpm): the mean residual over the ``level_hours`` hours that ended ``level_lag_hours`` ago is subtracted, a lag long
+enough that a rise is not absorbed before the detection horizon. Blocks are standardised by the robust spread (MAD)
+of the person's previous ordinary days' blocks and clipped low (1.5 spreads), so an hour of exercise the steps do
+not show (cycling, lifting) counts no more than a steady rise of the same length. A one-sided CUSUM over blocks
+*with data* (a gap pauses the evidence, it does not reset it) raises an alert at ``cusum_threshold``. Blocks are
+autocorrelated (lag-1 ~0.6 on the benchmark's streams), so the threshold is set on real streams' false alerts
+rather than from an independence assumption.
 
 One alert per episode: after an alert the monitor stays quiet for ``refractory_hours`` and until the mean of the
 last ``episode_blocks`` blocks with data is back under the allowance, so a rise lasting days is announced once.
@@ -22,6 +26,7 @@ last ``episode_blocks`` blocks with data is back under the allowance, so a rise 
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -57,18 +62,23 @@ class ActivityAdjustedMonitor:
     def __init__(
         self,
         allowance_sd: float = 0.75,
-        cusum_threshold: float = 10.0,
-        clip_sd: float = 2.5,
+        cusum_threshold: float = 6.0,
+        clip_sd: float = 1.5,
         block_minutes: int = 15,
         min_block_minutes: int = 3,
         baseline_days: int = 28,
         min_baseline_days: int = 7,
         min_training_minutes: int = 1000,
         ridge: float = 10.0,
-        level_lag_hours: int = 6,
-        level_hours: int = 24,
+        level_lag_hours: int = 3,
+        level_hours: int = 48,
         refractory_hours: int = 24,
         episode_blocks: int = 16,
+        outlier_day_sd: float = 4.0,
+        outlier_day_bpm: float = 6.0,
+        new_normal_days: int = 5,
+        block_quantile: float = 0.5,
+        min_spread_bpm: float = 2.0,
     ):
         if 60 % block_minutes:
             raise ValueError("block_minutes must divide an hour")
@@ -89,6 +99,12 @@ class ActivityAdjustedMonitor:
         self.level_hours = level_hours
         self.refractory_hours = refractory_hours
         self.episode_blocks = episode_blocks
+        self.outlier_day_sd = outlier_day_sd
+        self.outlier_day_bpm = outlier_day_bpm
+        self.new_normal_days = new_normal_days
+        self.block_quantile = block_quantile
+        # a wrist sensor's 15-minute mean is not steadier than this, and a smaller rise is no clinical signal
+        self.min_spread_bpm = min_spread_bpm
 
     # --- per minute: what the person's own past predicts ----------------------------------------------------
 
@@ -111,15 +127,42 @@ class ActivityAdjustedMonitor:
             x, y = features[rows][worn[rows]], observed[rows][worn[rows]]
             gram[day], moment[day], counts[day] = np.einsum("ij,ik->jk", x, x), np.einsum("ij,i->j", x, y), len(y)
         expected = np.full(len(index), np.nan)
+        baseline_day = np.ones(n_days, dtype=bool)  # days that may train the model and the spread
+        day_level = np.full(n_days, np.nan)  # median residual of each fitted day
+        odd = np.zeros(n_days, dtype=bool)
         for day in range(self.min_baseline_days, n_days):
-            past = slice(max(0, day - self.baseline_days), day)
+            past = np.arange(max(0, day - self.baseline_days), day)
+            past = past[baseline_day[past]]
             if counts[past].sum() < self.min_training_minutes:
                 continue
             # ridge towards zero on indicator coefficients: a rare activity level borrows from the rest
             beta = np.linalg.solve(gram[past].sum(0) + self.ridge * np.eye(width), moment[past].sum(0))
             rows = slice(day * 1440, (day + 1) * 1440)
             expected[rows] = np.einsum("ij,j->i", features[rows], beta)
-        return pd.DataFrame({"heart_rate": observed, "expected": expected}, index=index)
+            if worn[rows].sum() >= 60:  # an hour worn: enough for a day's level
+                day_level[day] = np.median(observed[rows][worn[rows]] - expected[rows][worn[rows]])
+            # an illness or a run of faulty readings would otherwise train the model for the next
+            # ``baseline_days`` days, and every later day would look odd against it; but a level that has held
+            # for ``new_normal_days`` days with data is the new normal
+            odd[day] = self._odd_day(day_level, baseline_day, day)
+            recent = np.flatnonzero(~np.isnan(day_level[:day]))[-(self.new_normal_days - 1) :]
+            lasting = len(recent) == self.new_normal_days - 1 and bool(odd[recent].all())
+            baseline_day[day] = not odd[day] or lasting
+        return pd.DataFrame(
+            {"heart_rate": observed, "expected": expected, "baseline_day": np.repeat(baseline_day, 1440)}, index=index
+        )
+
+    def _odd_day(self, day_level: np.ndarray, baseline_day: np.ndarray, day: int) -> bool:
+        """Whether a day's residual level is more than ``outlier_day_sd`` robust deviations (and at least
+        ``outlier_day_bpm`` beats) from the person's ordinary days."""
+        if np.isnan(day_level[day]):
+            return False  # nothing worn: nothing to learn from, nothing to keep out
+        ordinary = day_level[:day][baseline_day[:day] & ~np.isnan(day_level[:day])][-self.baseline_days :]
+        if len(ordinary) < 3:
+            return False
+        center = float(np.median(ordinary))
+        scale = max(self.outlier_day_bpm, self.outlier_day_sd * 1.4826 * float(np.median(np.abs(ordinary - center))))
+        return bool(abs(day_level[day] - center) > scale)
 
     # --- per block: standardised evidence --------------------------------------------------------------------
 
@@ -133,11 +176,14 @@ class ActivityAdjustedMonitor:
         worn = (~np.isnan(residual)).sum(axis=1)
         with warnings.catch_warnings():  # blocks with nothing worn are NaN, by design
             warnings.simplefilter("ignore", RuntimeWarning)
-            block_residual = np.where(worn >= self.min_block_minutes, np.nanmean(residual, axis=1), np.nan)
+            block_residual = np.where(
+                worn >= self.min_block_minutes, np.nanquantile(residual, self.block_quantile, axis=1), np.nan
+            )
             block_observed = np.where(worn >= self.min_block_minutes, np.nanmean(observed, axis=1), np.nan)
         level = self._recent_level(block_residual)
         corrected = block_residual - level
-        center, spread = self._daily_center_and_spread(corrected)
+        ordinary = minutes.baseline_day.to_numpy()[::width]
+        center, spread = self._daily_center_and_spread(np.where(ordinary, corrected, np.nan))
         excess = corrected - center
         return pd.DataFrame(
             {
@@ -164,7 +210,8 @@ class ActivityAdjustedMonitor:
         return np.where(n >= max(1, span // 4), (sums[end] - sums[begin]) / np.maximum(n, 1), 0.0)
 
     def _daily_center_and_spread(self, corrected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per day: median and 1.4826 x MAD (at least 1 bpm) of the previous days' blocks; NaN before warm-up."""
+        """Per day: median and 1.4826 x MAD (at least ``min_spread_bpm``) of the previous days' blocks; NaN
+        before the warm-up."""
         per_day = 1440 // self.block_minutes
         days = corrected.reshape(-1, per_day)
         center, spread = np.full(len(days), np.nan), np.full(len(days), np.nan)
@@ -174,7 +221,7 @@ class ActivityAdjustedMonitor:
             if len(past) < 2 * per_day // 24:  # under two hours of blocks: no reliable spread yet
                 continue
             center[day] = np.median(past)
-            spread[day] = max(1.0, 1.4826 * float(np.median(np.abs(past - center[day]))))
+            spread[day] = max(self.min_spread_bpm, 1.4826 * float(np.median(np.abs(past - center[day]))))
         return np.repeat(center, per_day), np.repeat(spread, per_day)
 
     # --- alerts ---------------------------------------------------------------------------------------------
@@ -198,6 +245,7 @@ class ActivityAdjustedMonitor:
                 over = len(since_alert) == self.episode_blocks and np.mean(since_alert) < self.allowance_sd
                 if when >= quiet_until and (over or not self.episode_blocks):
                     episode_open, evidence = False, 0.0
+                    alerts[-1] = replace(alerts[-1], episode_ended=when)
                 continue
             if evidence == 0.0:
                 run_start = i
@@ -207,6 +255,8 @@ class ActivityAdjustedMonitor:
             raised_at = when + pd.Timedelta(minutes=self.block_minutes)  # known at the end of the block
             alerts.append(self._alert(frame.iloc[run_start : i + 1], raised_at))
             episode_open, quiet_until, since_alert, evidence = True, raised_at + refractory, [], 0.0
+        if episode_open:  # still under alert when the stream ends
+            alerts[-1] = replace(alerts[-1], episode_ended=frame.index[-1] + pd.Timedelta(minutes=self.block_minutes))
         return alerts
 
     def _alert(self, run: pd.DataFrame, raised_at: pd.Timestamp) -> WearableAlert:
@@ -237,9 +287,9 @@ class ActivityAdjustedMonitor:
 # The wearer's choice. Each level is a CUSUM allowance and threshold, benched on real streams
 # (bench/health_bench.py --only wearables): a lower threshold alerts sooner and more often, falsely too.
 SENSITIVITY_LEVELS: dict[str, dict[str, float]] = {
-    "low": {"allowance_sd": 1.0, "cusum_threshold": 10.0},
-    "normal": {"allowance_sd": 0.75, "cusum_threshold": 12.0},
-    "high": {"allowance_sd": 0.75, "cusum_threshold": 8.0},
+    "low": {"allowance_sd": 0.75, "cusum_threshold": 8.0},
+    "normal": {"allowance_sd": 0.75, "cusum_threshold": 6.0},
+    "high": {"allowance_sd": 0.75, "cusum_threshold": 5.0},
 }
 
 

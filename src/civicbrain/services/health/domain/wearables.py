@@ -42,6 +42,8 @@ class WearableAlert:
     deviations: float
     measure: str = "resting heart rate"
     context: str = "at this time of day"
+    # when the monitor listened again after this alert's episode (None: not tracked by this detector)
+    episode_ended: pd.Timestamp | None = None
 
     @property
     def explanation(self) -> str:
@@ -303,12 +305,12 @@ def measure_detector(
     """Detection rate of injected sustained elevations and false alerts per person-day on the raw streams.
 
     Per seed and person, ``trials_per_person`` onsets are drawn after a 10-day warm-up among times with no alert on
-    the unmodified stream in the previous ``refractory_hours`` (an episode already under alert cannot be
-    "detected" again). Detection is reported over all onsets, over onsets with data (at least
-    ``MIN_MINUTES_WITH_DATA`` worn minutes in the ``within_hours`` after onset) and over onsets after which the
-    device was worn (at least 4 of those hours with 30+ minutes): no detector can see a rise on a watch left on
-    the table. Each onset is kept (person, onset, worn minutes, hours to the first alert) so misses can be
-    examined and a detection-vs-time curve drawn.
+    the unmodified stream in the previous ``refractory_hours`` and outside any episode still under alert on it (an
+    episode already announced cannot be "detected" again). Detection is reported over all onsets, over onsets with
+    data (at least ``MIN_MINUTES_WITH_DATA`` worn minutes in the ``within_hours`` after onset) and over onsets
+    after which the device was worn (at least 4 of those hours with 30+ minutes): no detector can see a rise on a
+    watch left on the table. Each onset is kept (person, onset, worn minutes, hours to the first alert) so misses
+    can be examined and a detection-vs-time curve drawn.
     """
     seeds = [seed] if isinstance(seed, int) else list(seed)
     false_alerts: list[int] = []
@@ -394,6 +396,8 @@ def _trials(
         onset = start + pd.Timedelta(minutes=int(rng.integers(0, int((end - start) / pd.Timedelta(minutes=1)))))
         if any(onset - quiet <= a.raised_at <= onset for a in raw_alerts):
             continue
+        if any(a.raised_at <= onset < a.episode_ended for a in raw_alerts if a.episode_ended is not None):
+            continue  # the raw stream's own episode is still under alert: nothing new to announce
         alerts = monitor.detect(inject_elevation(heart_rate, onset, elevation_hours, elevation_bpm), steps, True)
         delays = [(a.raised_at - onset) / pd.Timedelta(hours=1) for a in alerts if a.raised_at > onset]
         after = heart_rate[(heart_rate.index >= onset) & (heart_rate.index < onset + horizon)]
