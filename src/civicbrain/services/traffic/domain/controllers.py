@@ -60,10 +60,19 @@ def _blocked(bus: DetectorBus, exit_key: str) -> bool:
 
 def blocked_links(junction: Junction, bus: DetectorBus, phase: int) -> set[int]:
     """Links green in ``phase`` whose exit detector reports a standing, full exit lane."""
-    links = junction.derived(
-        ("green_link_exits", phase), lambda: [(m.index, out_id(m.out_lane)) for m in junction.movements(phase)]
-    )
-    return {i for i, exit_key in links if _blocked(bus, exit_key)}
+
+    def build() -> list[tuple[str, tuple[int, ...]]]:
+        by_exit: dict[str, list[int]] = {}
+        for m in junction.movements(phase):
+            by_exit.setdefault(out_id(m.out_lane), []).append(m.index)
+        return [(key, tuple(links)) for key, links in by_exit.items()]
+
+    blocked: set[int] = set()
+    halted = bus.halted
+    for exit_key, links in junction.derived(("exit_links", phase), build):
+        if halted(exit_key) and _blocked(bus, exit_key):  # most exits: one cached read, nobody standing
+            blocked.update(links)
+    return blocked
 
 
 @dataclass(frozen=True)

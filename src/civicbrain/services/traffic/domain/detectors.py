@@ -148,7 +148,8 @@ class DetectorBus:
         n = self.count.get(key)
         if n is None:
             get = self._area.getLastStepVehicleNumber
-            n = self.count[key] = sum([get(d) for d in self._parts.get(key, ())])
+            parts = self._parts.get(key, ())
+            n = self.count[key] = get(parts[0]) if len(parts) == 1 else sum([get(d) for d in parts])
         return n
 
     def halted(self, key: str) -> int:
@@ -156,7 +157,8 @@ class DetectorBus:
         n = self.halting.get(key)
         if n is None:
             get = self._area.getLastStepHaltingNumber
-            n = self.halting[key] = sum([get(d) for d in self._parts.get(key, ())])
+            parts = self._parts.get(key, ())
+            n = self.halting[key] = get(parts[0]) if len(parts) == 1 else sum([get(d) for d in parts])
         return n
 
     def occupancy(self, key: str) -> float:
