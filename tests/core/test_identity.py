@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from civicbrain.core.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
-from civicbrain.core.identity import Role, authenticate, create_user, issue_token, principal_of, user_for_token
+from civicbrain.core.identity import (
+    Role,
+    authenticate,
+    create_user,
+    issue_token,
+    principal_for_token,
+    principal_of,
+    revoke_token,
+    user_for_token,
+)
 from civicbrain.core.models import Agency
 
 
@@ -40,6 +49,26 @@ def test_tokens_expire_and_store_only_a_digest(ctx, clock):
     clock.advance(hours=2)
     with pytest.raises(Unauthenticated, match="expired"):
         user_for_token(ctx.session, token, now=clock())
+
+
+def test_principal_for_token_is_user_for_token_in_one_query(ctx, clock):
+    ctx.session.add(Agency(id="a1", name="A1"))
+    user = create_user(ctx.session, username="fast", password="long enough pw", role="officer", agency_id="a1")
+    token, _ = issue_token(ctx.session, user, now=clock(), ttl_hours=1)
+    assert principal_for_token(ctx.session, token, now=clock()) == principal_of(user)
+    with pytest.raises(Unauthenticated, match="unknown"):
+        principal_for_token(ctx.session, token + "x", now=clock())
+    user.active = False  # a disabled account is refused from the next request on
+    with pytest.raises(Unauthenticated, match="disabled"):
+        principal_for_token(ctx.session, token, now=clock())
+    user.active = True
+    revoke_token(ctx.session, token)  # so is a revoked token: nothing is cached
+    with pytest.raises(Unauthenticated, match="revoked"):
+        principal_for_token(ctx.session, token, now=clock())
+    second, _ = issue_token(ctx.session, user, now=clock(), ttl_hours=1)
+    clock.advance(hours=2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        principal_for_token(ctx.session, second, now=clock())
 
 
 def test_officers_act_for_their_own_agency_only(ctx):

@@ -284,6 +284,22 @@ def test_role_boundaries(api):
     assert api.get("/credit/me", follow_redirects=False).status_code in (302, 303, 307)
 
 
+def test_a_revoked_token_or_disabled_officer_is_refused_by_the_very_next_check(api, city):
+    from civicbrain.core.identity import revoke_token
+    from civicbrain.core.models import User
+
+    body = {"context": "public tender", "name": "A B"}
+    headers = auth(api, "tender-officer")
+    assert api.post("/api/v1/credit/check", json=body, headers=headers).status_code == 200
+    with city.unit() as ctx:  # the check API reads the token afresh each time: nothing is cached
+        revoke_token(ctx.session, headers["Authorization"].removeprefix("Bearer "))
+    assert api.post("/api/v1/credit/check", json=body, headers=headers).status_code == 401
+    headers = auth(api, "tender-officer")
+    with city.unit() as ctx:
+        ctx.session.scalars(select(User).where(User.username == "tender-officer")).one().active = False
+    assert api.post("/api/v1/credit/check", json=body, headers=headers).status_code == 401
+
+
 def test_a_proposal_names_exchange_records_and_is_refused_without_them(api):
     court = auth(api, "court-officer")
     missing = {

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 from civicbrain.services.credit.domain import names
@@ -45,6 +46,7 @@ IDENTIFIER_MISMATCH = -0.35
 _ID_CLEAN = re.compile(r"[^0-9A-Z]")
 
 
+@lru_cache(maxsize=4096)
 def normalize_identifier(value: str) -> str:
     """Upper-case and strip separators: '110101 19900307 663X' -> '11010119900307663X'."""
     return _ID_CLEAN.sub("", value.upper())
@@ -150,6 +152,7 @@ class InMemoryJudgementStore:
         return judgement
 
 
+@lru_cache(maxsize=65536)  # a check compares one query date with ~20 candidates' dates, which repeat
 def _date_parts(value: str) -> tuple[int, ...]:
     """'1969-7-16' -> (1969, 7, 16); unparseable tails are dropped, not guessed."""
     parts: list[int] = []
@@ -209,7 +212,8 @@ class Matcher:
 
     def compare(self, query: SubjectRecord, candidate: SubjectRecord) -> MatchResult:
         features: dict[str, FeatureScore] = {}
-        shared_ids = query.normalized_identifiers() & candidate.normalized_identifiers()
+        query_ids, candidate_ids = query.normalized_identifiers(), candidate.normalized_identifiers()
+        shared_ids = query_ids & candidate_ids
         if shared_ids:
             # Rule 1: an exact identifier is decisive; names are not consulted.
             features["identifier_match"] = FeatureScore(1.0, 1.0, f"identifier {sorted(shared_ids)[0]} is shared")
@@ -228,7 +232,7 @@ class Matcher:
             for name, feature in (
                 ("dob_mismatch", _dob_feature(query, candidate)),
                 ("country_mismatch", _country_feature(query, candidate)),
-                ("identifier_mismatch", self._identifier_mismatch(query, candidate)),
+                ("identifier_mismatch", self._identifier_mismatch(query, candidate, query_ids, candidate_ids)),
             ):
                 if feature is not None:
                     features[name] = feature
@@ -236,9 +240,10 @@ class Matcher:
         return self._verdict(query, candidate, max(0.0, min(1.0, score)), features)
 
     @staticmethod
-    def _identifier_mismatch(query: SubjectRecord, candidate: SubjectRecord) -> FeatureScore | None:
-        q, c = query.normalized_identifiers(), candidate.normalized_identifiers()
-        if q and c and query.kind is candidate.kind:
+    def _identifier_mismatch(
+        query: SubjectRecord, candidate: SubjectRecord, query_ids: set[str], candidate_ids: set[str]
+    ) -> FeatureScore | None:
+        if query_ids and candidate_ids and query.kind is candidate.kind:
             return FeatureScore(1.0, IDENTIFIER_MISMATCH, "both carry identifiers and none is shared")
         return None
 

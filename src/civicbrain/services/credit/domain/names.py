@@ -319,6 +319,7 @@ def _collapse_doubles(text: str) -> str:
     return "".join(ch for i, ch in enumerate(text) if i == 0 or ch != text[i - 1])
 
 
+@lru_cache(maxsize=65536)  # name parts repeat (surnames, common given names): pairs recur across checks
 def is_simple_typo(left: str, right: str) -> bool:
     """True for one adjacent transposition, a doubled/undoubled letter, or (from four
     letters) a single substitution, insertion or deletion."""
