@@ -23,6 +23,9 @@ Protocol (printed with the figures and written to bench/results/credit_scale_ben
    unlisted. Latency = from the moment a request was due to its full response, so queueing in the
    server or the generator counts; reported for all, ID checks and name checks. Every
    check is recorded in the ledger (group commit, ``recording.py``) before its answer leaves.
+   ``--workers N`` runs N server processes on one listening socket (default 1); the notes give the
+   server's CPU milliseconds per check (user + system of its processes, from /proc, so the figure
+   holds on a loaded machine) and the answers per second.
 3. Expiry: ``service.expire_due(ctx)`` once, in one unit of work (commit included).
 4. Scoring: ``--optins`` residents in ``core_people``/``credit_score_optins``; the service's own
    ``scores.rescore_all`` with ``backend="processes"`` (``core.batch``, one job per ``--chunk``
