@@ -601,6 +601,9 @@ def check_bodies(sizes: Sizes, count: int, offset: int = 0) -> list[dict[str, An
     return bodies
 
 
+IDLE_REUSE_SECONDS = 3.0  # below uvicorn's keep-alive timeout (5 s)
+
+
 class LoadClient:
     """A minimal HTTP/1.1 keep-alive client on asyncio streams: the load generator shares two cores
     with the server and the database, and httpx spent ~1 ms of CPU per request (at 200/s it saturated
@@ -613,12 +616,15 @@ class LoadClient:
             f"POST /api/v1/credit/check HTTP/1.1\r\nHost: {base.removeprefix('http://')}\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
         )
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
-        while self.idle:  # the server closes keep-alive connections idle for 5 s: skip those
-            reader, writer = self.idle.pop()
-            if not reader.at_eof():
+        # The server closes keep-alive connections idle for 5 s: skip those closed, and those about to
+        # be (a request written as the server closes would fail with a reset no server caused).
+        fresh = time.monotonic() - IDLE_REUSE_SECONDS
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if since > fresh and not reader.at_eof():
                 break
             writer.close()
         else:
@@ -635,11 +641,11 @@ class LoadClient:
         except BaseException:
             writer.close()
             raise
-        self.idle.append((reader, writer))
+        self.idle.append((reader, writer, time.monotonic()))
         return status, payload
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
 
 
