@@ -23,9 +23,11 @@ Protocol (printed with the figures and written to bench/results/credit_scale_ben
    unlisted. Latency = from the moment a request was due to its full response, so queueing in the
    server or the generator counts; reported for all, ID checks and name checks. Every
    check is recorded in the ledger (group commit, ``recording.py``) before its answer leaves.
-   ``--workers N`` runs N server processes on one listening socket (default 1); the notes give the
-   server's CPU milliseconds per check (user + system of its processes, from /proc, so the figure
-   holds on a loaded machine) and the answers per second.
+   ``--workers N`` runs N server processes on one listening socket (default 2: one process runs
+   Python on one core at a time; at 200/s, 1M subjects, two answered 97/s where one answered 66/s
+   on this 2-core machine under load 5-8); the notes give the server's CPU milliseconds per check
+   (user + system of its processes, from /proc, so the figure holds on a loaded machine) and the
+   answers per second.
 3. Expiry: ``service.expire_due(ctx)`` once, in one unit of work (commit included).
 4. Scoring: ``--optins`` residents in ``core_people``/``credit_score_optins``; the service's own
    ``scores.rescore_all`` with ``backend="processes"`` (``core.batch``, one job per ``--chunk``
@@ -691,7 +693,7 @@ def latency_notes(latencies: list[float]) -> dict[str, float]:
 WARM_SECONDS = 15  # the server warms its name analysis at start-up; caches and prepared statements warm here
 
 
-def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: int = 1) -> Result:
+def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: int = 2) -> Result:
     with app_server(url, schema, free_port(), workers) as (base, server_pid):
         username, password, _, _ = TENDER
         token = httpx.post(f"{base}/api/v1/auth/token", json={"username": username, "password": password}).json()
@@ -819,7 +821,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, help="length of the check load (default 30; quick 10)")
     parser.add_argument("--optins", type=int, help="opted-in residents to score (default 1,000,000)")
     parser.add_argument("--chunk", type=int, help="residents per batch job")
-    parser.add_argument("--workers", type=int, default=1, help="check API server processes (default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="check API server processes (default 2)")
     parser.add_argument("--schema-name", help="use (or create and populate) this schema instead of a private one")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards (to measure again)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the app server subprocess
