@@ -434,6 +434,38 @@ def test_candidates_come_from_the_name_key_index_and_only_listings_in_force(city
         assert candidate_subjects(ctx, by_name, ctx.now()) == [f"person-{WANG_FANG_ID}"]
 
 
+def test_a_check_reads_plain_rows_and_only_the_matched_listings(city, clock):
+    """The check's hot path builds no ORM objects (they cost more CPU than the queries) and reads a
+    listing's due-process JSON only for a candidate that matched; the answer is the same."""
+    from sqlalchemy import event
+
+    from civicbrain.services.credit.checks import CheckQuery, screen_check
+    from civicbrain.services.credit.domain.names import NameKind
+
+    clock.advance(days=16)
+    with city.unit() as ctx:
+        service.expire_due(ctx)  # Wang Fang's listing takes effect
+    for query in (
+        CheckQuery(kind=NameKind.PERSON, identifier=WANG_FANG_ID),
+        CheckQuery(kind=NameKind.PERSON, name="Wang Fang", birth_date="1990-03-07"),
+    ):
+        with city.unit() as ctx:
+            screen_check(ctx, query=query, context="public tender", asking_agency="finance-bureau", asked_by="t")
+        with city.unit() as ctx:  # the second check: caches warm, nothing pending to index
+            loaded: list[object] = []
+            event.listen(ctx.session, "loaded_as_persistent", lambda _s, instance, seen=loaded: seen.append(instance))
+            statements: list[str] = []
+            connection = ctx.session.connection()
+            event.listen(connection, "before_cursor_execute", lambda *args, seen=statements: seen.append(args[2]))
+            screened = screen_check(
+                ctx, query=query, context="public tender", asking_agency="finance-bureau", asked_by="t"
+            )
+        assert screened.result.outcome.value == "restrict"
+        assert loaded == []
+        listing_reads = [s for s in statements if "credit_listings.notice" in s]
+        assert len(listing_reads) == 1  # the matched subject's listing, once
+
+
 def test_memoranda_are_declared_by_the_applying_agency_and_bound_to_their_contexts(api):
     memo = {
         "id": "mou-court-concessions",
