@@ -46,7 +46,8 @@ SIGNAL_OVERSIGHT = (
 )
 SAFETY_MITIGATION = (
     "A safety layer every adaptive controller goes through keeps the network's yellow and all-red clearance, "
-    "minimum and maximum green, a bounded wait for every approach, and refuses greens into blocked exits."
+    "minimum and maximum green, a bounded wait for every approach, refuses greens into blocked exits, and "
+    "holds red (through its own yellow) any link of a green whose exit lane has no room for another car."
 )
 
 
@@ -111,7 +112,8 @@ TEXTS: dict[str, ControllerText] = {
     "qpa": ControllerText(
         purpose="Cuts delay at signalised junctions by serving queues as they form, from detector counts only.",
         method="Queue-pressure actuated (civicbrain): holds a green while vehicles cross its stop lines at most "
-        "gap_s apart and no rival phase outweighs it by switch_ratio x its score + switch_margin vehicles; "
+        "gap_s apart (a vehicle standing on the stop-line loop does not count) and no rival phase outweighs it "
+        "by switch_ratio x its score + switch_margin vehicles; "
         "otherwise moves to the phase with the largest weighted queue (halting + moving_weight x moving, "
         "minus exit_weight x queued on its exits), skipping phases nobody waits for. Two terms keep busy "
         "junctions from starving approaches: a phase red for more than age_after s has its score multiplied by "
