@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import gc
 import json
 import os
 import platform
@@ -500,6 +501,11 @@ def _serve_worker(url: str, schema: str, sock: socket.socket, pool: int) -> None
     # As deployed: a production instance, so the credit service warms its name analysis at start-up.
     runtime.settings = runtime.settings.model_copy(update={"environment": "production"})
     app = create_app(runtime=runtime)
+    # The name analysis and comparison caches hold hundreds of thousands of objects, and a name check
+    # allocates thousands more: with CPython's default thresholds (700, 10, 10) the cyclic collector
+    # walked those caches every few checks, pausing the process for 100+ ms (name checks at 20/s on
+    # a quiet machine: p95 276 -> 32 ms, p99 463 -> 44 ms with the thresholds below).
+    gc.set_threshold(50_000, 50, 100)
     # uvicorn's "auto" picks httptools and uvloop when they are installed (uvicorn[standard]).
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
