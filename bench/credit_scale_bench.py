@@ -185,8 +185,14 @@ def bench_settings() -> Settings:
     )
 
 
-def schema_engine(url: str, schema: str, **pool: int) -> Engine:
-    return create_engine(url, connect_args={"options": f"-csearch_path={schema}"}, **pool)
+SERVER_APPLICATION = "credit-scale-bench-server"  # names the app server's database sessions (their CPU is read)
+
+
+def schema_engine(url: str, schema: str, application: str | None = None, **pool: int) -> Engine:
+    connect_args = {"options": f"-csearch_path={schema}"}
+    if application:
+        connect_args["application_name"] = application
+    return create_engine(url, connect_args=connect_args, **pool)
 
 
 def runtime_on(engine: Engine) -> Runtime:
@@ -497,7 +503,7 @@ def _serve_worker(url: str, schema: str, sock: socket.socket, pool: int) -> None
     # sign-in), so the pool never decides the figure. The check API holds a connection only while its
     # worker thread runs (``credit.api.check``): the earlier stall, connections held by requests
     # waiting for a thread while the threads waited for connections, cannot happen.
-    runtime = runtime_on(schema_engine(url, schema, pool_size=pool, max_overflow=10))
+    runtime = runtime_on(schema_engine(url, schema, SERVER_APPLICATION, pool_size=pool, max_overflow=10))
     # As deployed: a production instance, so the credit service warms its name analysis at start-up.
     runtime.settings = runtime.settings.model_copy(update={"environment": "production"})
     app = create_app(runtime=runtime)
@@ -542,24 +548,48 @@ def serve(url: str, schema: str, port: int, workers: int = 1) -> None:
         child.join()
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of one process, from /proc; None when it is gone or not visible."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) of a process and its children, from /proc: robust to the machine's load."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     pids = [pid]
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as handle:
             pids += [int(child) for child in handle.read().split()]
     except OSError:
         pass
-    for one in pids:
-        try:
-            with open(f"/proc/{one}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(cpu for cpu in map(process_cpu, pids) if cpu is not None)
+
+
+def database_session_cpu(engine: Engine) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend serving the app server (by its application name), from
+    /proc: the database's share of a check, robust to the other sessions on the server. None when the
+    database runs elsewhere (its processes are not visible here)."""
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :app"), {"app": SERVER_APPLICATION}
+        ).scalars()
+        found = {int(pid): process_cpu(int(pid)) for pid in pids}
+    if any(cpu is None for cpu in found.values()):
+        return None
+    return {pid: cpu for pid, cpu in found.items() if cpu is not None}
+
+
+def database_cpu_between(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    """The backends' CPU spent between two readings; a backend opened in between counts from its start
+    (connection start-up included: the server paid for it). A backend closed in between is not seen, so
+    the figure can only be low; the pool keeps its connections, so none normally closes."""
+    if before is None or after is None:
+        return None
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 @contextmanager
@@ -700,6 +730,7 @@ WARM_SECONDS = 15  # the server warms its name analysis at start-up; caches and 
 
 
 def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: int = 2) -> Result:
+    observer = schema_engine(url, schema, pool_size=1, max_overflow=0)
     with app_server(url, schema, free_port(), workers) as (base, server_pid):
         username, password, _, _ = TENDER
         token = httpx.post(f"{base}/api/v1/auth/token", json={"username": username, "password": password}).json()
@@ -708,9 +739,12 @@ def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: 
         bodies = check_bodies(sizes, sizes.rate * sizes.seconds)
         load = [round(x, 2) for x in os.getloadavg()]
         console.print(f"check: {len(bodies):,} requests at {sizes.rate}/s open-loop (load {load}) …")
+        db_before = database_session_cpu(observer)
         cpu_before, started = process_tree_cpu(server_pid), time.perf_counter()
         answered, errors = asyncio.run(open_loop(base, token, bodies, sizes.rate))
         elapsed, server_cpu = time.perf_counter() - started, process_tree_cpu(server_pid) - cpu_before
+        db_cpu = database_cpu_between(db_before, database_session_cpu(observer))
+    observer.dispose()
     everything = [ms for _, ms in answered]
     p99 = percentile(everything, 99)
     notes: dict[str, Any] = {
@@ -719,6 +753,7 @@ def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: 
         "by_name": latency_notes([ms for n, ms in answered if n % 4 >= 2]),
         "achieved_rate": round(len(bodies) / elapsed, 1), "answered_per_s": round(len(answered) / elapsed, 1),
         "server_workers": workers, "server_cpu_ms_per_check": round(server_cpu * 1000 / len(bodies), 2),
+        "database_cpu_ms_per_check": None if db_cpu is None else round(db_cpu * 1000 / len(bodies), 2),
         "load_average_before": load,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }  # fmt: skip

@@ -11,8 +11,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+# Values JSON takes as they are. Tested by exact type, so str and int subclasses (enums) still go
+# through ``_converted``, as they did before this shortcut.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def _jsonable(value: Any) -> Any:
+    """A JSON-ready copy of ``value``. A check's event carries ~20 candidates' evidence (a few hundred
+    plain values), so plain values, dicts and lists are recognised by exact type before anything else."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
+    return _converted(value)
+
+
+def _converted(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
