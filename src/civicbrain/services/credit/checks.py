@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select
+from sqlalchemy import Row, bindparam, func, insert, literal, select, true
 
 from civicbrain.core.context import Platform
 from civicbrain.core.errors import NotFound, ValidationFailed
@@ -162,15 +162,13 @@ class _Catalogue:
 # each process keeps them and re-reads them when their row counts change: one cheap query per check
 # instead of reading and converting both tables. Keyed by engine: tests run several databases.
 _CATALOGUES: dict[int, _Catalogue] = {}
-_CATALOGUE_STAMP = select(
-    select(func.count()).select_from(CreditList.__table__).scalar_subquery(),
-    select(func.count()).select_from(CreditMemorandum.__table__).scalar_subquery(),
-)
+_LIST_COUNT = select(func.count()).select_from(CreditList.__table__).scalar_subquery()
+_MEMORANDUM_COUNT = select(func.count()).select_from(CreditMemorandum.__table__).scalar_subquery()
 
 
-def _catalogue(ctx: Platform) -> _Catalogue:
-    count_lists, count_memoranda = core_connection(ctx).execute(_CATALOGUE_STAMP).one()
-    stamp = (int(count_lists), int(count_memoranda))
+def _catalogue(ctx: Platform, stamp: tuple[int, int]) -> _Catalogue:
+    """The lists and memoranda, from this process's cache while their row counts (``stamp``, read by
+    the check) are unchanged."""
     key = id(ctx.session.get_bind())
     cached = _CATALOGUES.get(key)
     if cached is not None and cached.stamp == stamp:
@@ -184,20 +182,14 @@ def _catalogue(ctx: Platform) -> _Catalogue:
     return fresh
 
 
-_JUDGEMENTS = CreditJudgement.__table__
-_JUDGEMENTS_OF_QUERY = select(_JUDGEMENTS).where(_JUDGEMENTS.c.query_key == bindparam("query_key"))
-
-
 class _KnownJudgements(DbJudgementStore):
-    """``DbJudgementStore`` with this query's judgements read in one query up front (a fixed statement:
-    a query subject has a handful of judgements at most), instead of one query per candidate while
-    the check ranks them."""
+    """``DbJudgementStore`` with this query's judgements read up front (by ``_read_check_context``: a
+    query subject has a handful at most), instead of one query per candidate while the check ranks them."""
 
-    def __init__(self, ctx: Platform, query_key: str) -> None:
+    def __init__(self, ctx: Platform, query_key: str, found: dict[str, Judgement]) -> None:
         super().__init__(ctx)
         self._query_key = query_key
-        rows = core_connection(ctx).execute(_JUDGEMENTS_OF_QUERY, {"query_key": query_key})
-        self._found: dict[str, Judgement] = {row.candidate_id: _judgement_of(row) for row in rows}
+        self._found = found
 
     def is_excluded(self, subject_id: str, candidate_id: str) -> Judgement | None:
         if subject_id != self._query_key:
@@ -211,37 +203,81 @@ class _KnownJudgements(DbJudgementStore):
         return judgement
 
 
+_JUDGEMENTS = CreditJudgement.__table__
 _OPT_INS = CreditScoreOptIn.__table__
 _SUBJECTS = CreditSubject.__table__
-_SCORE_BY_IDENTIFIER = (
-    select(_OPT_INS)
+_JUDGED = (
+    select(
+        _JUDGEMENTS.c.query_key.label("judged_query_key"),
+        _JUDGEMENTS.c.candidate_id.label("judged_candidate_id"),
+        _JUDGEMENTS.c.reviewer.label("judged_reviewer"),
+        _JUDGEMENTS.c.reason.label("judged_reason"),
+        _JUDGEMENTS.c.decided_at.label("judged_decided_at"),
+    )
+    .where(_JUDGEMENTS.c.query_key == bindparam("query_key"))
+    .subquery("judged")
+)
+_SCORED = (
+    select(
+        _OPT_INS.c.person_id.label("score_person_id"),
+        _OPT_INS.c.score.label("score_value"),
+        _OPT_INS.c.band.label("score_band"),
+        _OPT_INS.c.table_version.label("score_table_version"),
+        _OPT_INS.c.reason_codes.label("score_reason_codes"),
+        _OPT_INS.c.improvements.label("score_improvements"),
+        _OPT_INS.c.scored_at.label("score_scored_at"),
+    )
     .join(_SUBJECTS, _SUBJECTS.c.person_id == _OPT_INS.c.person_id)
     .where(_SUBJECTS.c.identifier == bindparam("identifier"))
     .limit(1)
+    .subquery("scored")
 )
+_ANCHOR = select(literal(1).label("anchor")).subquery("anchor")
+# What a check needs besides its candidates, in one round trip: the catalogue's stamp, this query's
+# "not the same person" judgements (one row each; one row of NULLs when there are none) and, for an ID
+# number, the opted-in resident's stored score (the same on every row).
+_CHECK_CONTEXT = select(
+    _LIST_COUNT.label("list_count"), _MEMORANDUM_COUNT.label("memorandum_count"), _JUDGED, _SCORED
+).select_from(_ANCHOR.outerjoin(_JUDGED, true()).outerjoin(_SCORED, true()))
 
 
-def _score_for(ctx: Platform, query: CheckQuery) -> ScoreResult | None:
-    """An opted-in resident's stored score, found only by their exact ID number: a benefit is never
-    granted on a fuzzy name match."""
-    if not query.identifier or query.kind is not NameKind.PERSON:
-        return None
-    opt_in = (
-        core_connection(ctx)
-        .execute(_SCORE_BY_IDENTIFIER, {"identifier": normalize_identifier(query.identifier)})
-        .first()
-    )
-    if opt_in is None or opt_in.score is None or opt_in.table_version != CITY_SCORE_TABLE.version:
+@dataclass(frozen=True)
+class _CheckContext:
+    stamp: tuple[int, int]
+    judgements: dict[str, Judgement]  # by candidate id
+    score: Row[Any] | None  # the opted-in resident's row (``score_*`` columns), by exact ID number only
+
+
+def _read_check_context(ctx: Platform, key: str, query: CheckQuery) -> _CheckContext:
+    # A benefit is never granted on a fuzzy name match: the score is looked up by an exact ID number.
+    identifier = normalize_identifier(query.identifier) if query.identifier and query.kind is NameKind.PERSON else None
+    rows = core_connection(ctx).execute(_CHECK_CONTEXT, {"query_key": key, "identifier": identifier}).all()
+    judgements = {
+        row.judged_candidate_id: Judgement(
+            row.judged_query_key, row.judged_candidate_id, row.judged_reviewer, row.judged_reason,
+            aware(row.judged_decided_at),
+        )
+        for row in rows
+        if row.judged_candidate_id is not None
+    }  # fmt: skip
+    first = rows[0]
+    score = first if first.score_person_id is not None else None
+    return _CheckContext((int(first.list_count), int(first.memorandum_count)), judgements, score)
+
+
+def _score_of(ctx: Platform, row: Row[Any] | None) -> ScoreResult | None:
+    """An opted-in resident's stored score, if it was computed with the current points table."""
+    if row is None or row.score_value is None or row.score_table_version != CITY_SCORE_TABLE.version:
         return None
     return ScoreResult(
-        citizen_id=opt_in.person_id,
-        table_version=opt_in.table_version,
-        score=opt_in.score,
-        band=opt_in.band,
+        citizen_id=row.score_person_id,
+        table_version=row.score_table_version,
+        score=row.score_value,
+        band=row.score_band,
         factors=(),
-        reason_codes=tuple(opt_in.reason_codes),
-        improvements=tuple(opt_in.improvements),
-        as_of=aware(opt_in.scored_at).date() if opt_in.scored_at else ctx.now().date(),
+        reason_codes=tuple(row.score_reason_codes),
+        improvements=tuple(row.score_improvements),
+        as_of=aware(row.score_scored_at).date() if row.score_scored_at else ctx.now().date(),
     )
 
 
@@ -260,8 +296,9 @@ def screen_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agenc
     """Screen and apply the asking agency's measures for this context; writes nothing but the
     screening index of newly listed subjects.
 
-    A handful of queries whatever the list's size: candidates with their listings in one, their
-    judgements in one, the catalogue from the process's cache.
+    A handful of queries whatever the list's size: candidates with their listings in one; the query's
+    judgements, the catalogue's stamp and an opted-in resident's score in one (the catalogue itself
+    from the process's cache); the matched listings' full rows.
     """
     now = ctx.now()
     key = query_key(ctx, query)
@@ -273,12 +310,13 @@ def screen_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agenc
         identifiers=(query.identifier,) if query.identifier else (),
     )
     found = listed_candidates(ctx, record_, now)
+    known = _read_check_context(ctx, key, query)
     subjects = {c.subject.id: c.subject for c in found}
     matches: list[MatchResult] = []
     if found:
         # The database already did the blocking (identifier hits, then the best-ranked names), so the
         # candidates go straight to the explained comparison, as ``blocking.screen`` hands them on.
-        matcher = Matcher(judgements=_KnownJudgements(ctx, key))
+        matcher = Matcher(judgements=_KnownJudgements(ctx, key, known.judgements))
         matches = matcher.rank(record_, [subject_record(c.subject) for c in found], limit=len(found))
     # Only a match's listings can apply: only theirs are read in full and converted to domain values.
     matched = {m.candidate_id for m in matches if m.is_match}
@@ -286,8 +324,8 @@ def screen_check(ctx: Platform, *, query: CheckQuery, context: str, asking_agenc
     listings_by_subject: dict[str, list[Listing]] = defaultdict(list)
     for row in listing_rows(ctx, wanted):
         listings_by_subject[row.subject_id].append(listing_of(row))
-    catalogue = _catalogue(ctx)
-    score = _score_for(ctx, query)
+    catalogue = _catalogue(ctx, known.stamp)
+    score = _score_of(ctx, known.score)
     grant = benefits_for(CITY_SCORE_TABLE, score, context) if score is not None else None
     result = check_subject(
         record_,
