@@ -28,6 +28,11 @@ Protocol (printed with the figures and written to bench/results/credit_scale_ben
    on this 2-core machine under load 5-8); the notes give the server's CPU milliseconds per check
    (user + system of its processes, from /proc, so the figure holds on a loaded machine) and the
    answers per second.
+2b. Check CPU (``--only check-cpu``, not in the default run): ``--cpu-checks`` of the same check bodies
+   screened and recorded in this process, one per unit of work, after 200 warm-up checks: CPU
+   milliseconds per check (``time.process_time``, ID and name checks apart) and the PostgreSQL backend's
+   (/proc), figures that hold on a loaded machine, and a digest of every answer and ledger payload
+   (fix CB_BENCH_PEPPER to compare two versions of the code: the same digest, the same answers).
 3. Expiry: ``service.expire_due(ctx)`` once, in one unit of work (commit included).
 4. Scoring: ``--optins`` residents in ``core_people``/``credit_score_optins``; the service's own
    ``scores.rescore_all`` with ``backend="processes"`` (``core.batch``, one job per ``--chunk``
@@ -761,6 +766,83 @@ def bench_check(url: str, schema: str, sizes: Sizes, console: Console, workers: 
                   "< 25 ms", p99 < TARGETS["check_p99_ms"] and not errors, notes)  # fmt: skip
 
 
+# --- 2b. CPU per check, in process ----------------------------------------------------------------
+
+CPU_WARM_CHECKS = 200
+
+
+def _screen_body(runtime: Runtime, body: dict[str, Any]) -> Any:
+    from civicbrain.services.credit import checks
+    from civicbrain.services.credit.checks import CheckQuery
+
+    username, _, _, agency = TENDER
+    with runtime.unit(actor=username) as ctx:
+        query = CheckQuery(
+            kind=NameKind.PERSON, name=body.get("name"), identifier=body.get("id_number"),
+            birth_date=body.get("birth_date"),
+        )  # fmt: skip
+        return checks.screen_check(ctx, query=query, context=body["context"], asking_agency=agency, asked_by=username)
+
+
+def _record_screened(runtime: Runtime, screened: Any) -> dict[str, Any]:
+    from civicbrain.services.credit import checks
+
+    with runtime.unit(actor="credit-check-recorder") as ctx:  # as the API's recorder writes it
+        return checks.record_checks(ctx, [screened])[0].as_dict()
+
+
+def _ledger_payload(screened: Any) -> dict[str, Any]:
+    from civicbrain.services.credit.algorithms import CHECK
+    from civicbrain.services.credit.steps import decision_request
+
+    result = screened.result
+    request = decision_request(result.event(), CHECK, subject=screened.ledger_subject, label=result.outcome.value)
+    return {"subject": request.subject, "inputs": request.inputs, "outcome": request.outcome,
+            "explanation": request.explanation}  # fmt: skip
+
+
+def bench_check_cpu(url: str, schema: str, sizes: Sizes, checks_count: int) -> Result:
+    """CPU per check without the web layer or the load generator, robust to a shared machine: the bench's
+    check bodies (a quarter each ID listed/unlisted, name+DOB listed/unlisted) screened
+    (``checks.screen_check``) and recorded one per unit of work (``checks.record_checks``, the ledger entry
+    and the trail row) after ``CPU_WARM_CHECKS`` warm-up checks about other subjects; this process's CPU
+    (``time.process_time``) and its PostgreSQL backend's (/proc; one pooled connection). The digest covers
+    every answer (receipt left out) and ledger payload: with CB_BENCH_PEPPER fixed, two code versions that
+    answer alike give the same digest."""
+    import hashlib
+
+    engine = schema_engine(url, schema, pool_size=1, max_overflow=0)
+    runtime = runtime_on(engine)
+    gc.set_threshold(50_000, 50, 100)  # as the app server sets it (``_serve_worker``)
+    for body in check_bodies(sizes, CPU_WARM_CHECKS, offset=1):
+        _record_screened(runtime, _screen_body(runtime, body))
+    with engine.connect() as conn:
+        backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    digest = hashlib.sha256()
+    spent = {"id": 0.0, "name": 0.0}
+    database_before = process_cpu(backend)
+    for n, body in enumerate(check_bodies(sizes, checks_count)):
+        started = time.process_time()
+        screened = _screen_body(runtime, body)
+        answer = _record_screened(runtime, screened)
+        spent["id" if n % 4 < 2 else "name"] += time.process_time() - started
+        answer.pop("receipt")
+        digest.update(json.dumps([answer, _ledger_payload(screened)], sort_keys=True, default=str).encode())
+    database_after = process_cpu(backend)
+    engine.dispose()
+    database = None if database_before is None or database_after is None else database_after - database_before
+    per_kind = checks_count / 2  # n % 4 < 2: ID checks, half of them
+    total_ms = (spent["id"] + spent["name"]) * 1000 / checks_count
+    notes: dict[str, Any] = {
+        "checks": checks_count, "warm_up_checks": CPU_WARM_CHECKS,
+        "id_ms": round(spent["id"] * 1000 / per_kind, 3), "name_ms": round(spent["name"] * 1000 / per_kind, 3),
+        "database_cpu_ms_per_check": None if database is None else round(database * 1000 / checks_count, 3),
+        "answers_digest": digest.hexdigest()[:16], "load_average": [round(x, 2) for x in os.getloadavg()],
+    }  # fmt: skip
+    return Result("check CPU in process (screen + record)", f"{checks_count} checks", total_ms, "ms CPU/check",
+                  "-", True, notes)  # fmt: skip
+
+
 # --- 3. expiry -----------------------------------------------------------------------------------
 
 
@@ -853,7 +935,10 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="civicbrain credit service at scale on PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="200k subjects, 40k listings, 100k intake rows, 10 s")
-    parser.add_argument("--only", choices=("load", "intake", "check", "expiry", "scoring"), help="run one part only")
+    parser.add_argument(
+        "--only", choices=("load", "intake", "check", "check-cpu", "expiry", "scoring"), help="run one part only"
+    )
+    parser.add_argument("--cpu-checks", type=int, default=400, help="checks measured by the check-cpu part")
     parser.add_argument("--pg-url", default=os.environ.get("CIVICBRAIN_TEST_DATABASE_URL", DEFAULT_PG_URL))
     parser.add_argument("--subjects", type=int)
     parser.add_argument("--listings", type=int)
@@ -905,6 +990,8 @@ def run_parts(args: argparse.Namespace, sizes: Sizes, console: Console) -> tuple
                 results.append(bench_intake(runtime, sizes, console))
             elif part == "check":
                 results.append(bench_check(args.pg_url, schema, sizes, console, args.workers))
+            elif part == "check-cpu":
+                results.append(bench_check_cpu(args.pg_url, schema, sizes, args.cpu_checks))
             elif part == "expiry":
                 results.append(bench_expiry(runtime, sizes))
             else:
