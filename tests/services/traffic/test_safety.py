@@ -123,3 +123,31 @@ def test_a_link_red_before_its_green_is_held_red_at_once():
     assert sig.state == "GGr"
     assert sig.hold_links({0}, now=15.0)
     assert sig.state == "rGr"  # nothing to clear: it was red through the all-red
+
+
+def _protected_turn_junction() -> Junction:
+    # phase 0: north through (link 0) with its left turn permissive (link 1, 'g'); phase 1 protects
+    # that left turn; phase 2 serves east
+    links = [Link(0, "n_0", "s_0"), Link(1, "n_1", "e_0"), Link(2, "e_0", "w_0")]
+    return Junction("J", links, ["Ggr", "rGr", "rrG"], [30, 3, 6, 3, 30, 3], yellow_time=3.0)
+
+
+def test_a_protected_turn_phase_is_served_by_the_permissive_green_once_its_queue_clears():
+    limits = SafetyLimits(min_green=5, max_green=1000, max_wait=30, serve_covered=True)
+    demand = [PhaseStatus(5.0), PhaseStatus(2.0), PhaseStatus(0.0)]
+    cleared = SafeSignal(_protected_turn_junction(), limits, now=0.0)
+    stuck = SafeSignal(_protected_turn_junction(), limits, now=0.0)
+    for t in range(1, 41):
+        cleared.note_served(float(t), queued=lambda lane: False)
+        stuck.note_served(float(t), queued=lambda lane: lane == "n_1")  # left turners keep waiting
+    # the turn ran (permissively) and its queue cleared: bounded wait has nothing to force
+    assert cleared.arbitrate(0, demand, now=40.0) == (0, "controller")
+    # a phase of other movements is still forced
+    assert cleared.arbitrate(0, [PhaseStatus(5.0), PhaseStatus(2.0), PhaseStatus(1.0)], now=40.0) == (2, "bounded_wait")
+    # a turn that found no gap for max_wait is owed its protected phase
+    assert stuck.arbitrate(0, demand, now=40.0) == (1, "bounded_wait")
+    # without the option the protected phase is forced whatever happened to its turns
+    plain = SafeSignal(_protected_turn_junction(), SafetyLimits(min_green=5, max_green=1000, max_wait=30), now=0.0)
+    for t in range(1, 41):
+        plain.note_served(float(t), queued=lambda lane: False)
+    assert plain.arbitrate(0, demand, now=40.0) == (1, "bounded_wait")

@@ -46,7 +46,8 @@ SIGNAL_OVERSIGHT = (
 )
 SAFETY_MITIGATION = (
     "A safety layer every adaptive controller goes through keeps the network's yellow and all-red clearance, "
-    "minimum and maximum green, a bounded wait for every approach, refuses greens into blocked exits, and "
+    "minimum and maximum green, a bounded wait for every approach (a protected-turn phase counts as served "
+    "when the permissive green has cleared its turning queue), refuses greens into blocked exits, and "
     "holds red (through its own yellow) any link of a green whose exit lane has no room for another car."
 )
 
@@ -125,7 +126,11 @@ TEXTS: dict[str, ControllerText] = {
             "A queue longer than its detector is only estimated (from how long the detector stays full).",
             "Light approaches could wait long behind heavy ones.",
         ),
-        mitigations=(SAFETY_MITIGATION, "Bounded wait (max_wait) serves every approach with waiting vehicles."),
+        mitigations=(
+            SAFETY_MITIGATION,
+            "Bounded wait (max_wait) serves every approach with waiting vehicles; max_green cuts a green that "
+            "flows on while others wait (60 s: longer greens let queues spill back across ingolstadt21).",
+        ),
         alternatives="Fixed-time, actuated, max-pressure and RESCO's learned controllers (IDQN, IPPO, MPLight, "
         "FMA2C); qpa needs no training and reads only detector counts.",
     ),

@@ -197,6 +197,10 @@ class DetectorBus:
         d = loop_id(lane)
         return d in self._loops and self._loop.getLastStepOccupancy(d) > 0.0
 
+    def queued(self, lane: str) -> bool:
+        """Whether vehicles stand on this incoming lane's approach (its queue has not cleared)."""
+        return self.halted(in_id(lane)) > 0
+
     def gap(self, loop: str) -> float:
         """Seconds since a vehicle last left this stop-line loop (0 while one is on it): the actuated 'gap'."""
         return self._loop.getTimeSinceDetection(loop) if loop in self._loops else 1e9

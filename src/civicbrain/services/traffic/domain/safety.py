@@ -21,6 +21,7 @@ Every change of the lights is appended to ``trace`` so the properties can be che
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .network import GREEN, Junction
@@ -32,6 +33,10 @@ class SafetyLimits:
     max_green: float = 60.0
     max_wait: float = 120.0
     hold_blocked_exits: bool = True  # hold red the links of a green whose exit is blocked
+    # a protected-turn phase counts as served while the phase shown gives all its links green
+    # (the turns permissively) and the turning lanes' queues have cleared: bounded wait then does
+    # not force a phase whose movements just ran (see SafeSignal.note_served)
+    serve_covered: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,28 @@ class PhaseStatus:
 
     demand: float  # vehicles waiting or approaching on the lanes it serves
     blocked: bool = False  # all its exits are full (spillback)
+
+
+def permissive_lanes(junction: Junction) -> list[dict[int, tuple[str, ...]]]:
+    """For each green phase p, the other phases q all of whose green links p shows green too
+    (q protects turns that p lets go permissively), each with the incoming lanes of the links q
+    upgrades from a permissive 'g' in p to a protected 'G'."""
+
+    states = junction.green_phases
+
+    def upgraded_lanes(p: int, q: int) -> tuple[str, ...]:
+        return tuple(
+            sorted({k.in_lane for k in junction.links if states[p][k.index] == "g" and states[q][k.index] == "G"})
+        )
+
+    def build() -> list[dict[int, tuple[str, ...]]]:
+        greens = [{i for i, c in enumerate(state) if c in GREEN} for state in states]
+        return [
+            {q: upgraded_lanes(p, q) for q, links in enumerate(greens) if q != p and links <= shown}
+            for p, shown in enumerate(greens)
+        ]
+
+    return junction.derived("permissive_lanes", build)
 
 
 def transition_state(current: str, target: str, colour: str) -> str:
@@ -208,10 +235,21 @@ class SafeSignal:
         self.mode, self.phase, self.green_since = "green", self.target, now
         self.last_served[self.phase] = now
 
-    def note_served(self, now: float) -> None:
-        """The current green keeps its phase 'served' (used for bounded-wait bookkeeping)."""
-        if self.mode == "green":
-            self.last_served[self.phase] = now
+    def note_served(self, now: float, queued: Callable[[str], bool] | None = None) -> None:
+        """The current green keeps its phase 'served' (used for bounded-wait bookkeeping).
+
+        With ``serve_covered`` it also serves each phase q whose links it all shows green, at the
+        moments when no vehicle stands on the lanes whose turns q would protect (``queued``, from
+        their approach detectors): a permissive turn whose queue has cleared was served, one that
+        keeps finding no gap was not, and q then comes due under bounded wait as before.
+        """
+        if self.mode != "green":
+            return
+        self.last_served[self.phase] = now
+        if self.limits.serve_covered and queued is not None:
+            for q, lanes in permissive_lanes(self.junction)[self.phase].items():
+                if not any(queued(lane) for lane in lanes):
+                    self.last_served[q] = now
 
     def _log(self, now: float, reason: str, kind: str | None = None) -> None:
         if self.record:

@@ -190,6 +190,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                 plugin.start(run)
             next_decision = {jid: scenario.begin for jid in signals}
             interval = controller.decision_interval
+            queued = bus.queued if bus is not None else None
             now = sim.simulation.getTime()
             while now < scenario.end:
                 sim.simulationStep()
@@ -198,7 +199,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                     bus.update(now)
                 for jid, signal in signals.items():
                     changed = signal.tick(now)
-                    signal.note_served(now)
+                    signal.note_served(now, queued)
                     if signal.mode == "green" and signal.limits.hold_blocked_exits:
                         blocked = blocked_links(network.junctions[jid], bus, signal.phase)
                         if blocked or signal.held:
