@@ -244,10 +244,11 @@ def bench_wearables(data_dir: Path) -> dict:
     from civicbrain.services.health.domain.wearables import RestingHeartRateMonitor
 
     streams = read_fitbit_streams(data_dir)
+    scores: dict = {}  # every candidate and level shares the scoring: each (injected) stream is scored once
     # 1. choose on the selection seeds: the most detections at +10 bpm within 6 h with false alerts in budget
     grid = []
     for allowance, threshold in CANDIDATES:
-        monitor = ActivityAdjustedMonitor(allowance_sd=allowance, cusum_threshold=threshold)
+        monitor = SharedScores(ActivityAdjustedMonitor(allowance_sd=allowance, cusum_threshold=threshold), scores)
         grid.append(_measure(f"k={allowance} h={threshold:.0f}", monitor, streams, 10.0, SELECTION_SEEDS))
     admissible = [r for r in grid if r["false_alerts_per_person_day"] <= FALSE_ALERT_BUDGET]
     chosen = max(admissible, key=lambda r: r["detection_rate"]) if admissible else None
@@ -256,9 +257,9 @@ def bench_wearables(data_dir: Path) -> dict:
     # 3. the platform's levels on both seed sets, +10 and +15 bpm; the earlier resting-minute detectors beside them
     rows = []
     for level in SENSITIVITY_LEVELS:
-        monitor, name = monitor_for(level), f"{level}{' (default)' if level == 'normal' else ''}"
+        monitor, name = SharedScores(monitor_for(level), scores), f"{level}{' (default)' if level == 'normal' else ''}"
         for seeds in (SELECTION_SEEDS, CONFIRMATION_SEEDS):
-            same = [r for r in grid if r["params"] == monitor.__dict__ and seeds == SELECTION_SEEDS]
+            same = [r for r in grid if r["params"] == _params(monitor) and seeds == SELECTION_SEEDS]
             rows.append({**same[0], "setting": name} if same else _measure(name, monitor, streams, 10.0, seeds))
         rows.append(_measure(name, monitor, streams, 15.0, SELECTION_SEEDS))
     previous = {
@@ -310,7 +311,37 @@ def _measure(name: str, monitor, streams, bpm: float, seeds) -> dict:
         f"{result['false_alerts_per_person_day']:.3f} false/day ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    return {"setting": name, "seeds": list(seeds), **result, "params": dict(monitor.__dict__)}
+    return {"setting": name, "seeds": list(seeds), **result, "params": _params(monitor)}
+
+
+def _params(monitor) -> dict:
+    return dict(monitor.monitor.__dict__ if isinstance(monitor, SharedScores) else monitor.__dict__)
+
+
+class SharedScores:
+    """An ``ActivityAdjustedMonitor`` whose block scores are kept in a cache shared with other settings: the
+    allowance and threshold act only on the scores, so a grid over them need not score the same stream again.
+    Same alerts as ``monitor.detect``; the key is a hash of the heart-rate stream (index and values)."""
+
+    def __init__(self, monitor, cache: dict):
+        self.monitor, self.cache = monitor, cache
+        self.refractory_hours = monitor.refractory_hours
+        self.scoring = tuple(
+            v for k, v in sorted(monitor.__dict__.items()) if k not in ("allowance_sd", "cusum_threshold")
+        )
+
+    def detect(self, heart_rate, steps, consented: bool) -> list:
+        import pandas as pd
+
+        if not consented or heart_rate.empty:
+            return self.monitor.detect(heart_rate, steps, consented)
+        key = (self.scoring, int(pd.util.hash_pandas_object(heart_rate).sum()), len(heart_rate), len(steps))
+        if key not in self.cache:
+            self.cache[key] = self.monitor.block_scores(heart_rate, steps)
+        return self.monitor.alerts_from_scores(self.cache[key])
+
+    def monitored_days(self, heart_rate) -> float:
+        return self.monitor.monitored_days(heart_rate)
 
 
 def _strip(rows: list[dict]) -> list[dict]:

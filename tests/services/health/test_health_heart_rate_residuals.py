@@ -100,6 +100,19 @@ def test_sensitivity_levels_order_detection_time():
         monitor_for("extreme")
 
 
+def test_settings_compared_on_one_scoring_give_the_alerts_detect_gives():
+    heart, steps = active_stream(days=28)
+    elevated = inject_elevation(inject_elevation(heart, ONSET, hours=24, bpm=10), ONSET + pd.Timedelta(days=6), 24, 7)
+    scores = ActivityAdjustedMonitor().block_scores(elevated, steps)  # allowance and threshold play no part here
+    found = {}
+    for level in ("low", "high"):
+        monitor = monitor_for(level)
+        found[level] = monitor.alerts_from_scores(scores)
+        assert found[level] == monitor.detect(elevated, steps, consented=True)
+    assert len(found["low"]) == len(found["high"]) == 2  # both rises, each once
+    assert found["high"][0].raised_at < found["low"][0].raised_at  # the same evidence crosses a lower bar sooner
+
+
 def test_monitoring_requires_consent_and_bad_settings_are_refused():
     heart, steps = active_stream(days=2)
     with pytest.raises(PermissionError, match="consent"):

@@ -232,7 +232,11 @@ class ActivityAdjustedMonitor:
             raise PermissionError("consent: the wearer has not consented to heart-rate monitoring")
         if heart_rate.empty:
             return []
-        frame = self.block_scores(heart_rate, steps)
+        return self.alerts_from_scores(self.block_scores(heart_rate, steps))
+
+    def alerts_from_scores(self, frame: pd.DataFrame) -> list[WearableAlert]:
+        """The alerting rule over ``block_scores``: the scores do not depend on the allowance or the threshold, so
+        settings can be compared on one scoring of a stream."""
         frame = frame[frame.score.notna()]
         scores = frame.score.to_numpy()
         refractory = pd.Timedelta(hours=self.refractory_hours)
