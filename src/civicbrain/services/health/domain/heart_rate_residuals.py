@@ -21,6 +21,16 @@ rather than from an independence assumption.
 
 One alert per episode: after an alert the monitor stays quiet for ``refractory_hours`` and until the mean of the
 last ``episode_blocks`` blocks with data is back under the allowance, so a rise lasting days is announced once.
+
+What limits it (bench, +10 bpm, seeds 0-2): the 6-hour mean of block excesses wanders with a robust SD of ~3.4
+bpm on ordinary days, and most alerts on the unmodified streams are 2-4 h rises of 8-15 bpm (evenings, exercise
+the steps do not show) that look like the first hours of a sustained rise. Tried and not kept, each at <= ~0.2
+false alerts per person-day, detection among onsets with data against 85% for this design: resting minutes
+alone for a block's residual with their own spread (82-84%); the median instead of the mean level (84%); levels
+over 12, 24 or 96 h (80-84%) or ending 4-5 h ago (86%, same within the onsets' noise); a spread per 6-hour part
+of the day (86%); hour-of-day x stillness features (85%); the same clock time on the previous days as the level
+(noisier); clips at 1.25-2.5 spreads or 30-minute blocks (83-86%); a windowed mean over the last 2-6 h of data
+instead of the CUSUM (77-82%); per-person thresholds equalising false alerts (78-82%); 14- or 42-day baselines.
 """
 
 from __future__ import annotations
