@@ -114,7 +114,9 @@ TEXTS: dict[str, ControllerText] = {
         purpose="Cuts delay at signalised junctions by serving queues as they form, from detector counts only.",
         method="Queue-pressure actuated (civicbrain): holds a green while vehicles cross its stop lines at most "
         "gap_s apart (a vehicle standing on the stop-line loop does not count) and no rival phase outweighs it "
-        "by switch_ratio x its score + switch_margin vehicles; "
+        "by switch_ratio x its score + switch_margin vehicles; once it gaps out at the stop line it still holds "
+        "while the vehicles moving on its approaches (moving_weight each, a few seconds from the stop line) "
+        "times arrival_ratio outweigh the best rival, so a platoon is not stopped just before it arrives; "
         "otherwise moves to the phase with the largest weighted queue (halting + moving_weight x moving, "
         "minus exit_weight x queued on its exits), skipping phases nobody waits for. Two terms keep busy "
         "junctions from starving approaches: a phase red for more than age_after s has its score multiplied by "

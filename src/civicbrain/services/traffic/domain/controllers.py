@@ -5,7 +5,8 @@
 * ``max_pressure``: Varaiya's max-pressure, phase with the largest sum of (upstream - downstream)
   vehicle counts over its movements, re-decided every ``decision_interval`` seconds.
 * ``qpa`` (queue-pressure actuated, ours): holds a green while vehicles are still flowing over its
-  stop lines and no other phase has a much larger weighted queue; otherwise gaps out to the phase
+  stop lines, or are about to arrive at them, and no other phase has a much larger weighted queue;
+  otherwise gaps out to the phase
   with the largest queue pressure, skipping phases nobody waits for. Queues count more than moving
   vehicles, exits that are backing up count against a phase. On busy junctions, where greens rarely
   gap out, a phase that has waited long grows in weight and an approach whose detector stays full
@@ -210,6 +211,7 @@ class QueuePressureActuated(Controller):
         saturation_after: float = 30.0,
         hold_blocked_exits: bool = True,
         serve_covered: bool = True,
+        arrival_ratio: float = 1.5,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -239,6 +241,11 @@ class QueuePressureActuated(Controller):
         # queues clear: forcing it anyway (every max_wait s at a busy junction) cut the flowing green
         # for a phase nobody needed (cologne1: 39 of its 46 protected greens an hour, 5 s yellow each)
         self.serve_covered = serve_covered
+        # a green that gapped out at the stop line still holds while vehicles moving on its
+        # approaches (within the detectors, a few seconds out) outweigh the best rival's score
+        # divided by this: cutting it just before they arrive makes them stop, wait a whole red and
+        # start again, and costs two clearances. 0: gap out regardless.
+        self.arrival_ratio = arrival_ratio
         self._full_since: dict[str, float] = {}
         self._lane_green: dict[str, float] = {}  # last time each approach had a green (seen at decisions)
 
@@ -325,6 +332,10 @@ class QueuePressureActuated(Controller):
             return Choice(current, scores, "no rival demand")
         if flowing > 0 and scores[best] < self.switch_ratio * max(scores[current], 0.0) + self.switch_margin:
             return Choice(current, scores, "extend: traffic still flowing")
+        if flowing == 0 and self.arrival_ratio:
+            arriving = self.moving_weight * sum([vehicles(d) - bus.halted(d) for d in cur.served])
+            if scores[best] < self.arrival_ratio * arriving:
+                return Choice(current, scores, "extend: vehicles arriving")
         # not flowing: whatever still stands on the green approaches cannot leave now (a turn
         # waiting for gaps, a blocked exit), so holding the green only makes the rivals wait
         return Choice(best, scores, "switch: gap-out" if flowing == 0 else "switch: rival queue outweighs")
