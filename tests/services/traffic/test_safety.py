@@ -151,3 +151,81 @@ def test_a_protected_turn_phase_is_served_by_the_permissive_green_once_its_queue
     for t in range(1, 41):
         plain.note_served(float(t), queued=lambda lane: False)
     assert plain.arbitrate(0, demand, now=40.0) == (1, "bounded_wait")
+
+
+def _box_junction(path: float = 34.0) -> Junction:
+    # link 0 (n->s) crosses the box on two internal lanes (split by an internal junction)
+    links = [
+        Link(0, "n_0", "s_0", box=(":J_0_0", ":J_4_0"), box_length=path),
+        Link(1, "e_0", "w_0", box=(":J_1_0",), box_length=12.0),
+    ]
+    return Junction("J", links, ["Gr", "rG"], [30, 3, 30, 3], yellow_time=3.0, all_red_time=0.0)
+
+
+def _switch_to_phase_1(limits: SafetyLimits, path: float = 34.0) -> SafeSignal:
+    sig = SafeSignal(_box_junction(path), limits, now=0.0, record=True)
+    sig.request(1, 10.0)
+    assert sig.state == "yr"
+    return sig
+
+
+def test_all_red_goes_on_while_the_ending_phases_vehicles_leave_the_box():
+    sig = _switch_to_phase_1(SafetyLimits(box_clearance=8.0, box_stall=2))
+    # standing in link 0's box after the yellow: 3, then 2, then 1, then none
+    standing = {13.0: 3, 14.0: 2, 15.0: 1, 16.0: 0}
+    seen: list[Link] = []
+
+    def box_stuck(link: Link) -> int:
+        seen.append(link)
+        return standing[now] if link.index == 0 else 0
+
+    for now in (13.0, 14.0, 15.0):
+        sig.tick(now, box_stuck)
+        assert sig.state == "rr", now  # all-red: the crossing stream is not let in yet
+    now = 16.0
+    sig.tick(now, box_stuck)
+    assert sig.state == "rG"
+    assert {k.index for k in seen} == {0}  # only the links losing green are asked about
+    assert [t.reason for t in sig.trace if t.kind == "all_red"] == ["box_clearance"]
+
+
+def test_box_clearance_is_bounded_and_gives_up_when_nobody_leaves():
+    capped = _switch_to_phase_1(SafetyLimits(box_clearance=4.0, box_stall=10))
+    leaving = iter(range(10, 0, -1))  # one vehicle leaves each second, more than the cap allows
+    green_at = next(
+        t for t in range(13, 30) if capped.tick(float(t), lambda k, n=next(leaving): n) and capped.state == "rG"
+    )
+    assert green_at == 17  # yellow ends at 13, at most 4 s of all-red
+    stalled = _switch_to_phase_1(SafetyLimits(box_clearance=20.0, box_stall=2))
+    shown = []
+    for t in range(13, 30):
+        stalled.tick(float(t), lambda k: 2)  # two vehicles stand there and do not move
+        shown.append(stalled.state)
+    assert shown[:2] == ["rr", "rr"] and shown[2] == "rG"  # gives up after 2 s without progress
+
+
+def test_box_clearance_off_without_box_readings_or_at_a_short_box_keeps_the_programs_clearance():
+    cases = [
+        (SafetyLimits(), lambda k: 5, 34.0),
+        (SafetyLimits(box_clearance=8.0), None, 34.0),
+        (SafetyLimits(box_clearance=8.0, box_min_path=30.0), lambda k: 5, 20.0),  # an ordinary junction
+    ]
+    for limits, reader, path in cases:
+        sig = _switch_to_phase_1(limits, path)
+        sig.tick(13.0, reader)
+        assert sig.state == "rG"
+
+
+def test_box_presence_zones_are_declared_on_the_internal_lanes_of_signalised_links(small_scenario, tmp_path):
+    from civicbrain.services.traffic.domain.detectors import box_id, write_detectors
+    from civicbrain.services.traffic.domain.network import read_network
+
+    network = read_network(small_scenario.net)
+    links = [k for j in network.junctions.values() for k in j.links]
+    assert links and all(k.box and all(lane.startswith(":") for lane in k.box) for k in links)
+    assert all(k.box_length == sum(network.internal_length[lane] for lane in k.box) > 0 for k in links)
+    path = tmp_path / "det.add.xml"
+    write_detectors(network, path)
+    text = path.read_text()
+    lanes = {lane for k in links for lane in k.box if network.internal_length[lane] >= 0.5}
+    assert lanes and all(f'id="{box_id(lane)}"' in text for lane in lanes)

@@ -48,7 +48,12 @@ SAFETY_MITIGATION = (
     "A safety layer every adaptive controller goes through keeps the network's yellow and all-red clearance, "
     "minimum and maximum green, a bounded wait for every approach (a protected-turn phase counts as served "
     "when the permissive green has cleared its turning queue), refuses greens into blocked exits, and "
-    "holds red (through its own yellow) any link of a green whose exit lane has no room for another car."
+    "holds red (through its own yellow) any link of a green whose exit lane has no room for another car. "
+    "Where the controller asks for it (qpa: box_clearance), at junctions with a path of at least "
+    "box_min_path m through the box, the all-red after the program's clearance goes on while vehicles of "
+    "the ending phase stand in the box (presence zones on its internal lanes) with room in their exits: at "
+    "most box_clearance s, and no longer than box_stall s without one leaving (1 s after a wait that did "
+    "not empty the box)."
 )
 
 
@@ -132,6 +137,11 @@ TEXTS: dict[str, ControllerText] = {
             SAFETY_MITIGATION,
             "Bounded wait (max_wait) serves every approach with waiting vehicles; max_green cuts a green that "
             "flows on while others wait (60 s: longer greens let queues spill back across ingolstadt21).",
+            "Box clearance (box_clearance, box_stall): a cluster junction with 30 m paths through its box and no "
+            "all-red in its program (cologne3) locked at 1.2x demand when a phase ended with its turners "
+            "stopped mid-box; the all-red now waits for them (cologne3 1.2x, seeds 1-6: ratio 4.51 with 2 seeds "
+            "locked -> 0.51, none locked). A fixed 1 s all-red everywhere also cured it but cost cologne1 "
+            "0.43 -> 0.53.",
         ),
         alternatives="Fixed-time, actuated, max-pressure and RESCO's learned controllers (IDQN, IPPO, MPLight, "
         "FMA2C); qpa needs no training and reads only detector counts.",

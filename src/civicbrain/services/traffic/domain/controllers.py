@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .detectors import DetectorBus, in_id, loop_id, out_id
-from .network import Junction
+from .detectors import DetectorBus, box_id, in_id, loop_id, out_id
+from .network import Junction, Link
 from .safety import PhaseStatus, SafeSignal, SafetyLimits
 
 EXIT_BLOCKED_OCCUPANCY = 60.0  # percent; a jammed exit detector reads roughly 65-80 %
@@ -43,6 +43,17 @@ class Choice:
 
 def exit_blocked(bus: DetectorBus, lane: str) -> bool:
     return _blocked(bus, out_id(lane))
+
+
+def stuck_in_box(bus: DetectorBus, link: Link) -> int:
+    """Vehicles of this link standing inside the junction box (its presence zones) while its exit
+    has room: they will leave within a clearance if no crossing stream is let in. Those standing
+    there for a full exit would not (0), and holding the other phases red for them only adds lost
+    time."""
+    standing = sum([bus.halted(box_id(lane)) for lane in link.box])
+    if standing == 0 or exit_blocked(bus, link.out_lane):
+        return 0
+    return standing
 
 
 def _blocked(bus: DetectorBus, exit_key: str) -> bool:
@@ -212,6 +223,9 @@ class QueuePressureActuated(Controller):
         hold_blocked_exits: bool = True,
         serve_covered: bool = True,
         arrival_ratio: float = 1.5,
+        box_clearance: float = 8.0,
+        box_stall: int = 3,
+        box_min_path: float = 30.0,
     ) -> None:
         self.min_green = min_green
         self.max_green = max_green
@@ -246,6 +260,11 @@ class QueuePressureActuated(Controller):
         # divided by this: cutting it just before they arrive makes them stop, wait a whole red and
         # start again, and costs two clearances. 0: gap out regardless.
         self.arrival_ratio = arrival_ratio
+        # extra all-red, up to this many seconds, while the ending phase's vehicles stand in the
+        # junction box (safety layer); cologne3's cluster junction locked at 1.2x demand without it
+        self.box_clearance = box_clearance
+        self.box_stall = box_stall  # ... while a vehicle has left the box within this many seconds
+        self.box_min_path = box_min_path  # ... at junctions with a path this long through the box
         self._full_since: dict[str, float] = {}
         self._lane_green: dict[str, float] = {}  # last time each approach had a green (seen at decisions)
 
@@ -256,6 +275,9 @@ class QueuePressureActuated(Controller):
             max_wait=self.max_wait,
             hold_blocked_exits=self.hold_blocked_exits,
             serve_covered=self.serve_covered,
+            box_clearance=self.box_clearance,
+            box_stall=self.box_stall,
+            box_min_path=self.box_min_path,
         )
 
     def _score(self, k: PhaseKeys, bus: DetectorBus) -> float:

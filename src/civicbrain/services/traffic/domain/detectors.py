@@ -2,8 +2,10 @@
 
 Every incoming lane of a signalised junction gets a lane-area detector (E2) ending at the stop line
 and an induction loop (E1) just before it; every outgoing lane gets a lane-area detector from its
-start. Controllers read counts, halting counts and occupancy from these, never vehicle identities,
-which is what a city's cameras/loops would deliver.
+start; every internal lane of the junction box gets a lane-area detector over its length (a
+presence zone inside the box, as a camera over the junction area gives). Controllers read counts,
+halting counts and occupancy from these, never vehicle identities, which is what a city's
+cameras/loops would deliver.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ def out_id(lane: str) -> str:
 
 def loop_id(lane: str) -> str:
     return f"loop:{lane}"
+
+
+def box_id(lane: str) -> str:
+    return f"box:{lane}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,14 @@ def write_detectors(network: Network, path: Path) -> None:
         rows.append(
             f'  <laneAreaDetector id={quoteattr(out_id(lane))} lane={quoteattr(lane)} pos="0"'
             f' length="{det:.2f}" period="86400" file="NUL"/>'
+        )
+    for lane in sorted({b for j in network.junctions.values() for link in j.links for b in link.box}):
+        length = network.internal_length.get(lane, 0.0)
+        if length < 0.5:
+            continue
+        rows.append(
+            f'  <laneAreaDetector id={quoteattr(box_id(lane))} lane={quoteattr(lane)} pos="0"'
+            f' length="{length - 0.1:.2f}" period="86400" file="NUL"/>'
         )
     rows.append("</additional>")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")

@@ -24,6 +24,9 @@ class Link:
     index: int
     in_lane: str
     out_lane: str
+    # the internal lanes a vehicle on this link drives through the junction box, in order
+    box: tuple[str, ...] = ()
+    box_length: float = 0.0  # metres driven through the box (the internal lanes' lengths)
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Network:
     lane_length: dict[str, float]
     lane_edge: dict[str, str]
     lane_predecessors: dict[str, list[str]] = field(default_factory=dict)
+    internal_length: dict[str, float] = field(default_factory=dict)  # internal (box) lanes
 
     def upstream_segments(self, lane: str, reach: float) -> list[tuple[str, float, float]]:
         """(lane, start, length) pieces covering ``reach`` metres upstream of ``lane``'s stop line.
@@ -118,7 +122,9 @@ def _is_green_phase(state: str) -> bool:
 def read_network(net_path: str) -> Network:
     lane_length: dict[str, float] = {}
     lane_edge: dict[str, str] = {}
-    links: dict[str, dict[int, Link]] = {}
+    internal_length: dict[str, float] = {}
+    links: dict[str, dict[int, tuple[str, str, str]]] = {}  # tl -> link index -> (in lane, out lane, via)
+    via: dict[str, str] = {}  # lane -> the internal lane it continues on (a box split by internal junctions)
     predecessors: dict[str, list[str]] = {}
     programs: dict[str, list[tuple[str, float, float | None, float | None]]] = {}
     current_edge = ""
@@ -128,7 +134,9 @@ def read_network(net_path: str) -> Network:
         if tag == "edge":
             current_edge = elem.get("id", "")
             internal = elem.get("function") == "internal"
-        elif tag == "lane" and not internal:
+        elif tag == "lane" and internal:
+            internal_length[elem.get("id", "")] = float(elem.get("length", "0"))
+        elif tag == "lane":
             lane_length[elem.get("id", "")] = float(elem.get("length", "0"))
             lane_edge[elem.get("id", "")] = current_edge
         elif tag == "tlLogic":
@@ -148,11 +156,13 @@ def read_network(net_path: str) -> Network:
         elif tag == "connection":
             in_lane = f"{elem.get('from')}_{elem.get('fromLane')}"
             out_lane = f"{elem.get('to')}_{elem.get('toLane')}"
+            if elem.get("via") and in_lane.startswith(":"):
+                via[in_lane] = elem.get("via", "")
             if not in_lane.startswith(":") and not out_lane.startswith(":"):
                 predecessors.setdefault(out_lane, []).append(in_lane)
             tl, idx = elem.get("tl", ""), int(elem.get("linkIndex", "-1"))
             if tl and idx >= 0:
-                links.setdefault(tl, {})[idx] = Link(idx, in_lane, out_lane)
+                links.setdefault(tl, {})[idx] = (in_lane, out_lane, elem.get("via", ""))
     junctions: dict[str, Junction] = {}
     for tl, phases in programs.items():
         if tl not in links or not phases:
@@ -165,11 +175,33 @@ def read_network(net_path: str) -> Network:
         all_reds = [d for s, d, _, _ in phases if s and all(c in "rs" for c in s.lower())]
         junctions[tl] = Junction(
             id=tl,
-            links=[links[tl][i] for i in sorted(links[tl])],
+            links=[_link(i, links[tl][i], via, internal_length) for i in sorted(links[tl])],
             green_phases=greens,
             program_durations=[d for _, d, _, _ in phases],
             yellow_time=max(yellows) if yellows else DEFAULT_YELLOW,
             all_red_time=max(all_reds) if all_reds else 0.0,
             program=phases,
         )
-    return Network(junctions=junctions, lane_length=lane_length, lane_edge=lane_edge, lane_predecessors=predecessors)
+    return Network(
+        junctions=junctions,
+        lane_length=lane_length,
+        lane_edge=lane_edge,
+        lane_predecessors=predecessors,
+        internal_length=internal_length,
+    )
+
+
+def _link(index: int, parts: tuple[str, str, str], via: dict[str, str], internal_length: dict[str, float]) -> Link:
+    in_lane, out_lane, first = parts
+    box = _box_path(first, via)
+    return Link(index, in_lane, out_lane, box=box, box_length=sum(internal_length.get(b, 0.0) for b in box))
+
+
+def _box_path(first: str, via: dict[str, str]) -> tuple[str, ...]:
+    """The internal lanes from ``first`` on (an internal junction splits a path; a few hops at most)."""
+    path: list[str] = []
+    lane = first
+    while lane and lane not in path and len(path) < 4:
+        path.append(lane)
+        lane = via.get(lane, "")
+    return tuple(path)

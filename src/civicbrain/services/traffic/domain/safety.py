@@ -4,6 +4,14 @@ A controller only *asks* for a green phase. This layer decides what the lights a
 
 * clearance taken from the network's own program: links losing their green show yellow for the
   program's yellow time, then all-red for its all-red time, before any conflicting green;
+* box clearance: when the program's clearance ends while vehicles of the links losing green still
+  stand inside the junction box (box presence zones), the all-red goes on, a second at a time, until
+  they have left, stop leaving (``box_stall``) or ``box_clearance`` seconds have passed; only at
+  junctions with a path of at least ``box_min_path`` m through the box (ordinary crossings clear
+  within the yellow, and a wait there cost ingolstadt21 more than it saved). On a cluster junction with 30 m paths
+  through the box and no all-red in its program, a phase otherwise ends with its turners stopped
+  mid-box, the next phase's vehicles drive in across them and the box locks with its exits empty;
+  an all-red on every switch avoids that but costs capacity where boxes clear within the yellow;
 * minimum green: a green is never cut before ``min_green`` (except that nothing can shorten clearance);
 * maximum green: after ``max_green`` the green moves on if any other phase has demand;
 * bounded wait: a phase with waiting vehicles is served at most ``max_wait`` seconds after it was
@@ -24,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .network import GREEN, Junction
+from .network import GREEN, Junction, Link
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,14 @@ class SafetyLimits:
     # (the turns permissively) and the turning lanes' queues have cleared: bounded wait then does
     # not force a phase whose movements just ran (see SafeSignal.note_served)
     serve_covered: bool = False
+    # most seconds of all-red added after the program's clearance while vehicles of the links
+    # losing green stand in the junction box (0: the program's clearance only)
+    box_clearance: float = 0.0
+    # ... giving up once this many seconds pass without a vehicle leaving the box
+    box_stall: int = 2
+    # ... only at junctions whose longest path through the box is at least this long (metres): a
+    # vehicle entering at the end of the yellow needs (path + 5 m) / 13.9 m/s >= 2.5 s to clear it
+    box_min_path: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,17 @@ def permissive_lanes(junction: Junction) -> list[dict[int, tuple[str, ...]]]:
     return junction.derived("permissive_lanes", build)
 
 
+def clearing_links(junction: Junction, phase: int, target: int) -> tuple[Link, ...]:
+    """Links green in ``phase`` and not in ``target`` that pass through the box: their vehicles
+    can still stand inside it when the target's green would begin."""
+
+    def build() -> tuple[Link, ...]:
+        before, after = junction.green_phases[phase], junction.green_phases[target]
+        return tuple(k for k in junction.links if k.box and before[k.index] in GREEN and after[k.index] not in GREEN)
+
+    return junction.derived(("clearing_links", phase, target), build)
+
+
 def transition_state(current: str, target: str, colour: str) -> str:
     """Links green now and not green next get ``colour`` ('y' or 'r'); links green in both stay."""
     out = []
@@ -111,6 +138,10 @@ class SafeSignal:
     held: dict[int, str] = field(default_factory=dict)
     _held_yellow_until: dict[int, float] = field(default_factory=dict)
     _left_green: str | None = None  # the green shown when the last change of phase began
+    _box_wait_until: float | None = None  # end of the box clearance allowed for this change
+    _box_least: int = 0  # fewest vehicles seen standing in the clearing box during this change
+    _box_stalled: int = 0  # seconds in a row the box has not emptied further
+    _box_futile: bool = False  # the last box clearance gave up with vehicles still standing there
 
     def __post_init__(self) -> None:
         self.green_since = self.now
@@ -219,19 +250,68 @@ class SafeSignal:
             self._start_green(now)
         self._log(now, reason)
 
-    def tick(self, now: float) -> bool:
-        """Advance clearance; returns True when the shown state changed."""
+    def tick(self, now: float, box_stuck: Callable[[Link], int] | None = None) -> bool:
+        """Advance clearance; returns True when the shown state changed.
+
+        ``box_stuck(link)``: vehicles of this link standing in the box (its presence zones) that
+        can leave it (0 when its exit has no room); with it and ``limits.box_clearance`` the all-red lasts until
+        the links losing green have cleared the box (see the module's docstring).
+        """
         if self.mode == "green" or now < self.mode_until:
             return False
         if self.mode == "yellow" and self.junction.all_red_time > 0:
             self.mode, self.mode_until = "all_red", now + self.junction.all_red_time
+        elif self._box_occupied(now, box_stuck):
+            self.mode_until = now + 1.0
+            if self.mode == "all_red":
+                return False
+            self.mode = "all_red"
+            self._log(now, "box_clearance")
+            return True
         else:
             self._start_green(now)
         self._log(now, "clearance_done")
         return True
 
+    def _box_occupied(self, now: float, box_stuck: Callable[[Link], int] | None) -> bool:
+        """Whether the all-red goes on for vehicles of the ending phase still standing in the box.
+
+        Only while they are leaving: once the count standing there has not fallen for
+        ``box_stall`` seconds they are waiting for something the all-red does not give them
+        (ingolstadt21: a vehicle standing for minutes in one box would otherwise stretch every
+        change of that junction to the full ``box_clearance``). After such a wait, the next
+        changes of the junction give up at the first second nobody leaves, until a wait empties
+        the box again (gneJ257 of ingolstadt21: 170 waits of 6 s an hour otherwise).
+        """
+        if box_stuck is None or self.limits.box_clearance <= 0 or not self._long_box():
+            return False
+        standing = sum(box_stuck(link) for link in clearing_links(self.junction, self.phase, self.target))
+        if self._box_wait_until is None:
+            self._box_wait_until = now + self.limits.box_clearance
+            self._box_least, self._box_stalled = standing, 0
+        elif standing < self._box_least:
+            self._box_least, self._box_stalled = standing, 0
+        else:
+            self._box_stalled += 1
+        if standing == 0:
+            self._box_futile = False  # the box emptied: the wait helped
+            return False
+        # after a wait that did not empty the box, give up at the first second nobody leaves
+        patience = 1 if self._box_futile else self.limits.box_stall
+        if now >= self._box_wait_until or self._box_stalled >= patience:
+            self._box_futile = True
+            return False
+        return True
+
+    def _long_box(self) -> bool:
+        longest = self.junction.derived(
+            "longest_box", lambda: max((k.box_length for k in self.junction.links), default=0)
+        )
+        return longest >= self.limits.box_min_path
+
     def _start_green(self, now: float) -> None:
         self.held = {}
+        self._box_wait_until = None
         self.mode, self.phase, self.green_since = "green", self.target, now
         self.last_served[self.phase] = now
 

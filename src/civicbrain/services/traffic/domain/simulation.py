@@ -13,11 +13,21 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from .controllers import Actuated, Choice, Controller, blocked_links, explain, make_controller, phase_status
+from .controllers import (
+    Actuated,
+    Choice,
+    Controller,
+    blocked_links,
+    explain,
+    make_controller,
+    phase_status,
+    stuck_in_box,
+)
 from .detectors import DetectorBus, write_detectors
 from .metrics import read_tripinfo, trip_metrics
 from .network import Network, read_network
@@ -191,6 +201,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
             next_decision = {jid: scenario.begin for jid in signals}
             interval = controller.decision_interval
             queued = bus.queued if bus is not None else None
+            box_stuck = partial(stuck_in_box, bus) if bus is not None else None
             now = sim.simulation.getTime()
             while now < scenario.end:
                 sim.simulationStep()
@@ -198,7 +209,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                 if bus is not None:
                     bus.update(now)
                 for jid, signal in signals.items():
-                    changed = signal.tick(now)
+                    changed = signal.tick(now, box_stuck)
                     signal.note_served(now, queued)
                     if signal.mode == "green" and signal.limits.hold_blocked_exits:
                         blocked = blocked_links(network.junctions[jid], bus, signal.phase)
