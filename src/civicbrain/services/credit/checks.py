@@ -208,11 +208,11 @@ _OPT_INS = CreditScoreOptIn.__table__
 _SUBJECTS = CreditSubject.__table__
 _JUDGED = (
     select(
-        _JUDGEMENTS.c.query_key.label("judged_query_key"),
-        _JUDGEMENTS.c.candidate_id.label("judged_candidate_id"),
-        _JUDGEMENTS.c.reviewer.label("judged_reviewer"),
-        _JUDGEMENTS.c.reason.label("judged_reason"),
-        _JUDGEMENTS.c.decided_at.label("judged_decided_at"),
+        _JUDGEMENTS.c.query_key,
+        _JUDGEMENTS.c.candidate_id,
+        _JUDGEMENTS.c.reviewer,
+        _JUDGEMENTS.c.reason,
+        _JUDGEMENTS.c.decided_at,
     )
     .where(_JUDGEMENTS.c.query_key == bindparam("query_key"))
     .subquery("judged")
@@ -252,14 +252,7 @@ def _read_check_context(ctx: Platform, key: str, query: CheckQuery) -> _CheckCon
     # A benefit is never granted on a fuzzy name match: the score is looked up by an exact ID number.
     identifier = normalize_identifier(query.identifier) if query.identifier and query.kind is NameKind.PERSON else None
     rows = core_connection(ctx).execute(_CHECK_CONTEXT, {"query_key": key, "identifier": identifier}).all()
-    judgements = {
-        row.judged_candidate_id: Judgement(
-            row.judged_query_key, row.judged_candidate_id, row.judged_reviewer, row.judged_reason,
-            aware(row.judged_decided_at),
-        )
-        for row in rows
-        if row.judged_candidate_id is not None
-    }  # fmt: skip
+    judgements = {row.candidate_id: _judgement_of(row) for row in rows if row.candidate_id is not None}
     first = rows[0]
     score = first if first.score_person_id is not None else None
     return _CheckContext((int(first.list_count), int(first.memorandum_count)), judgements, score)
