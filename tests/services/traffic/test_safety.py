@@ -225,7 +225,12 @@ def test_box_presence_zones_are_declared_on_the_internal_lanes_of_signalised_lin
     assert links and all(k.box and all(lane.startswith(":") for lane in k.box) for k in links)
     assert all(k.box_length == sum(network.internal_length[lane] for lane in k.box) > 0 for k in links)
     path = tmp_path / "det.add.xml"
-    write_detectors(network, path)
+    write_detectors(network, path, box_min_path=0.0)
     text = path.read_text()
     lanes = {lane for k in links for lane in k.box if network.internal_length[lane] >= 0.5}
     assert lanes and all(f'id="{box_id(lane)}"' in text for lane in lanes)
+    # zones only where the box clearance would read them: none without it, none at short boxes
+    longest = max(j.longest_box_path for j in network.junctions.values())
+    for box_min_path in (None, longest + 1.0):
+        write_detectors(network, path, box_min_path=box_min_path)
+        assert 'id="box:' not in path.read_text()

@@ -55,8 +55,11 @@ class LaneReading:
 EMPTY = LaneReading()
 
 
-def write_detectors(network: Network, path: Path) -> None:
-    """Write the additional file declaring E2/E1 detectors for all signalised lanes."""
+def write_detectors(network: Network, path: Path, box_min_path: float | None = None) -> None:
+    """Write the additional file declaring E2/E1 detectors for all signalised lanes, and box presence
+    zones at the junctions whose longest path through the box is at least ``box_min_path`` m (the
+    only ones the safety layer's box clearance reads; None: no box zones). SUMO updates every declared
+    detector each step, so zones nobody reads would only slow the run."""
     in_lanes = sorted({lane for j in network.junctions.values() for lane in j.in_lanes})
     out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
     rows = ["<additional>"]
@@ -80,7 +83,9 @@ def write_detectors(network: Network, path: Path) -> None:
             f'  <laneAreaDetector id={quoteattr(out_id(lane))} lane={quoteattr(lane)} pos="0"'
             f' length="{det:.2f}" period="86400" file="NUL"/>'
         )
-    for lane in sorted({b for j in network.junctions.values() for link in j.links for b in link.box}):
+    junctions = network.junctions.values()
+    boxed = [] if box_min_path is None else [j for j in junctions if j.longest_box_path >= box_min_path]
+    for lane in sorted({b for j in boxed for link in j.links for b in link.box}):
         length = network.internal_length.get(lane, 0.0)
         if length < 0.5:
             continue

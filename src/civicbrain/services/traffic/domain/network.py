@@ -63,6 +63,11 @@ class Junction:
     def out_lanes(self) -> list[str]:
         return sorted({link.out_lane for link in self.links})
 
+    @property
+    def longest_box_path(self) -> float:
+        """Metres of the longest path through the junction box (0 without internal lanes)."""
+        return self.derived("longest_box", lambda: max((link.box_length for link in self.links), default=0.0))
+
     def served_lanes(self, phase: int) -> list[str]:
         """Incoming lanes with at least one green link in this phase."""
         state = self.green_phases[phase]

@@ -304,10 +304,7 @@ class SafeSignal:
         return True
 
     def _long_box(self) -> bool:
-        longest = self.junction.derived(
-            "longest_box", lambda: max((k.box_length for k in self.junction.links), default=0)
-        )
-        return longest >= self.limits.box_min_path
+        return self.junction.longest_box_path >= self.limits.box_min_path
 
     def _start_green(self, now: float) -> None:
         self.held = {}

@@ -174,7 +174,9 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="civic_sumo_") as tmp:
         tmpdir = Path(tmp)
         additional = [tmpdir / "detectors.add.xml"]
-        write_detectors(network, additional[0])
+        limits = controller.limits()
+        box_min_path = limits.box_min_path if controller.adaptive and limits.box_clearance > 0 else None
+        write_detectors(network, additional[0], box_min_path)
         if isinstance(controller, Actuated):
             additional.append(tmpdir / "actuated.add.xml")
             _write_actuated_programs(network, controller, additional[1])
@@ -192,7 +194,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                     sim.trafficlight.setProgram(jid, "civic_actuated")
             if controller.adaptive:
                 for jid, junction in network.junctions.items():
-                    sig = SafeSignal(junction, controller.limits(), now=scenario.begin, record=spec.record_trace)
+                    sig = SafeSignal(junction, limits, now=scenario.begin, record=spec.record_trace)
                     signals[jid] = sig
                     sim.trafficlight.setRedYellowGreenState(jid, sig.state)
             run = LiveRun(sim, spec, network, controller, bus, signals)
