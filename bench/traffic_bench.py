@@ -10,6 +10,7 @@ averaged over seeds. RESCO's published figures (SUMO 1.9) are shown beside for r
     python bench/traffic_bench.py                      # all 8 scenarios x 4 controllers x 5 seeds
     python bench/traffic_bench.py --quick --seeds 1    # smoke run (first 900 s)
     python bench/traffic_bench.py --emergency --incidents --scenarios cologne8,ingolstadt21
+    python bench/traffic_bench.py --no-main --emergency --emergency-controllers fixed --seeds 3
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-main", action="store_true", help="skip the controller table")
     ap.add_argument("--emergency", action="store_true", help="ambulance pre-emption study")
+    ap.add_argument(
+        "--emergency-controllers",
+        default=f"fixed,{BEST}",
+        help="base signal control(s) of the emergency study: fixed = the net's programs, taken over per "
+        "request and handed back to their cycle clock; an adaptive one = priority through its safety layer",
+    )
     ap.add_argument("--incidents", action="store_true", help="incident detection study")
     ap.add_argument("--incident-fixed", action="store_true", help="incident study under fixed time too")
     ap.add_argument("--out", default="traffic_bench")
@@ -182,30 +189,38 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.emergency:
         emergency = []
+        bases = [c for c in args.emergency_controllers.split(",") if c]
         for s in scen_names:
-            with _progress(console) as bar:
-                task = bar.add_task(f"emergency {s}", total=len(MODES) * len(seeds))
-                emergency.append(
-                    emergency_study(
-                        scenario(s),
-                        BEST,
-                        seeds,
-                        workers=args.workers,
-                        progress=lambda d, t, task=task: bar.update(task, completed=d),
+            for base in bases:
+                with _progress(console) as bar:
+                    task = bar.add_task(f"emergency {s} {base}", total=len(MODES) * len(seeds))
+                    emergency.append(
+                        emergency_study(
+                            scenario(s),
+                            base,
+                            seeds,
+                            workers=args.workers,
+                            progress=lambda d, t, task=task: bar.update(task, completed=d),
+                        )
                     )
-                )
         payload["emergency"] = emergency
         console.print(
             "[bold]Emergency protocol[/bold]: 5 seeded ambulance trips per run (network entry to exit, >= 3 "
-            f"signals on the route where the network has them), {BEST} signal control, seeds {seeds}; travel time "
-            "= trip duration + departure delay; each priority arm is compared with the arm driving the same way "
-            "without signal priority (preempt vs none, full vs siren), same seeds, demand and trips; delay = "
-            "everyone else's mean delay (ambulances excluded); floor = median free-flow trip time of the baseline "
-            "arm / its median travel time (what removing all time loss would give)."
+            f"signals on the route where the network has them), seeds {seeds}; each study row names its base "
+            "signal control: fixed = the network's own fixed-time programs, a requested junction taken over from "
+            "its program (from its current green, keeping min green and the program's yellow/all-red) and handed "
+            f"back to the program's cycle clock after the ambulance passed; {BEST} = our adaptive controller, "
+            "priority through its safety layer. Travel time = trip duration + departure delay; each priority arm "
+            "is compared with the arm driving the same way without signal priority (preempt vs none, full vs "
+            "siren) on the same base control, seeds, demand and trips; delay = everyone else's mean delay "
+            "(ambulances excluded); floor = median free-flow trip time of the baseline arm / its median travel "
+            "time (what removing all time loss would give); on green = share of the ambulances' signal crossings "
+            "made on green."
         )
-        t = Table(title=f"Emergency-vehicle priority (5 ambulances per run, {BEST} signal control)")
+        t = Table(title=f"Emergency-vehicle priority (5 ambulances per run; base control per row: {', '.join(bases)})")
         for col in (
             "scenario",
+            "base control",
             "arm",
             "EMS trips",
             "median s [p25-p75]",
@@ -216,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             "delay s",
             "change (≤+5%)",
             "per-seed change mean±sd",
+            "on green",
         ):
             t.add_column(col)
         for e in emergency:
@@ -226,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 dseed = a.get("delay_change_by_seed", [])
                 t.add_row(
                     e["scenario"],
+                    e["controller"],
                     arm,
                     str(a["ems_trips"]),
                     f"{_fmt(a['ems_median_s'])} [{_fmt(a['ems_p25_s'], 0)}-{_fmt(a['ems_p75_s'], 0)}]",
@@ -236,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                     _fmt(a["delay"], 2),
                     f"{100 * a['delay_change']:+.1f}%" if "delay_change" in a else "",
                     f"{100 * sum(dseed) / len(dseed):+.1f}% ± {100 * a['delay_change_seed_sd']:.1f}" if dseed else "",
+                    f"{100 * a['on_green']:.0f}%" if a.get("on_green") == a.get("on_green") else "-",
                 )
         console.print(t)
         console.print(

@@ -55,6 +55,51 @@ def test_plugins_on_the_small_grid(small_scenario):
     assert 0.0 < shadow["disagreement_rate"] < 1.0
 
 
+def _clearance_faults(trace: list, yellow: float) -> list[str]:
+    """Every link that lost its green straight to red, or whose yellow was cut short."""
+    faults = []
+    by_junction: dict[str, list[tuple[float, str]]] = {}
+    for time, jid, state, _ in trace:
+        by_junction.setdefault(jid, []).append((time, state))
+    for jid, rows in by_junction.items():
+        yellow_since: dict[int, float] = {}
+        for (_, before), (time, after) in zip(rows, rows[1:], strict=False):
+            for i, (a, b) in enumerate(zip(before, after, strict=True)):
+                if a in "Gg" and b == "r":
+                    faults.append(f"{jid} link {i} green->red at {time}")
+                if b == "y" and a != "y":
+                    yellow_since[i] = time
+                elif a == "y" and b != "y" and time - yellow_since.pop(i, -1e9) < yellow:
+                    faults.append(f"{jid} link {i} yellow cut at {time}")
+    return faults
+
+
+def test_fixed_time_junctions_are_taken_over_for_the_ambulance_and_handed_back(small_scenario):
+    def spec(controller: str, mode: str) -> RunSpec:
+        plugin = EmergencyPlugin(count=2, seed=1, mode=mode)
+        return RunSpec(small_scenario, controller, seed=1, plugins=[plugin], record_trace=True, explain_every=0)
+
+    specs = [spec("fixed", "preempt"), spec("fixed", "none"), spec("actuated", "preempt")]
+    fixed, plain, actuated = map_jobs(run_job, specs, backend="processes", workers=2, isolate=True)
+    for run in (fixed, actuated):
+        # the ambulances met green at every signal on their way, the takeover made that happen
+        assert run["takeovers"] > 0
+        assert run["ems_crossings"] and all(c["light"] in "Gg" for c in run["ems_crossings"]), run["ems_crossings"]
+        # ... and every junction taken went back to its own program afterwards
+        assert run["handbacks"] == run["takeovers"] and run["taken_at_end"] == []
+        assert all(now == own for now, own in run["programs_after"].values()), run["programs_after"]
+        # the lights went through yellow (3 s in the generated net's program), never straight to red
+        assert _clearance_faults(run["takeover_trace"], yellow=3.0) == []
+    # back on the fixed-time program's cycle clock: its plan (offsets, coordination) is kept
+    assert fixed["off_clock_at_end"] == []
+    # without priority the same trips wait at red lights and take longer
+    assert any(c["light"] not in "Gg" for c in plain["ems_crossings"])
+    assert "takeovers" not in plain
+    slow = sorted(t["duration"] for t in plain["ems_trips"])
+    fast = sorted(t["duration"] for t in fixed["ems_trips"])
+    assert fast[-1] < slow[-1] and sum(fast) < sum(slow)
+
+
 class FakeLaneArea:
     def __init__(self) -> None:
         self.results: dict[str, dict[int, float]] = {}

@@ -18,6 +18,15 @@ are kept; the bounded-wait and max-green rules yield while it approaches). A jun
 one ambulance at most ``max_hold_s`` seconds; after that, or once it has passed, normal control
 (with its bounded wait) recovers the other approaches.
 
+Under fixed-time (or SUMO actuated) control the runner takes a requested junction over from its
+program and hands it back to the program's cycle clock afterwards (:mod:`.takeover`). There a
+junction granted to an ambulance stays held (``held_phase``) until the ambulance has passed it or
+its hold ran out: once its green shows, the request's lead time shrinks to the margin and the
+request pauses, and a program, unlike adaptive control, would not keep that green by itself.
+
+For every ambulance the plugin notes the light it had as it reached each signal (``crossings``):
+the direct check that the green wave arrived in time.
+
 Arms of the study add the same seeded ambulance trips and differ only in the priority they get:
 
 * ``none``: the ambulance drives as an ordinary car, no signal priority;
@@ -87,14 +96,17 @@ class EmergencyPlugin(Plugin):
     _chosen: dict[tuple[str, str], int] = field(default_factory=dict)
     _moves: dict[tuple[str, str], Movement] = field(default_factory=dict)
     _routes: dict[str, list[str]] = field(default_factory=dict)
+    # junction -> (ambulance, route index of its in-edge there, phase): granted, not yet passed
+    _claims: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    _next_light: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # ambulance -> next light
+    crossings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def preempt(self) -> bool:
         return self.mode in PRIORITY_MODES
 
     @property
-    def needs_adaptive(self) -> bool:  # type: ignore[override]
-        # pre-emption acts through the safety layer of adaptive control; plain arms run under any control
+    def wants_priority(self) -> bool:  # type: ignore[override]
         return self.preempt
 
     def start(self, run: LiveRun) -> None:
@@ -150,14 +162,47 @@ class EmergencyPlugin(Plugin):
                 self._active.add(vid)
         for vid in sim.simulation.getArrivedIDList():
             self._active.discard(vid)
+            self._next_light.pop(vid, None)
         self._requests = {}
+        for vid in sorted(self._active):
+            self._note_light(run, vid, now)
         if self.mode in SIREN_MODES:
             for vid in sorted(self._active):
                 self._cross_red_slowly(run, vid)
         if not self.preempt:
             return
+        self._release_passed(run, now)
         for vid in sorted(self._active):
             self._announce(run, vid, now)
+
+    def _note_light(self, run: LiveRun, vid: str, now: float) -> None:
+        """Record the light an ambulance had at the last step before it crossed each stop line."""
+        ahead = run.sim.vehicle.getNextTLS(vid)
+        seen = (ahead[0][0], ahead[0][1], ahead[0][3]) if ahead else None  # signal, link, light
+        last = self._next_light.get(vid)
+        if last is not None and (seen is None or seen[:2] != last[:2]):
+            self.crossings.append({"id": vid, "junction": last[0], "light": last[2], "time": now})
+        if seen is None:
+            self._next_light.pop(vid, None)
+        else:
+            self._next_light[vid] = seen
+
+    def _release_passed(self, run: LiveRun, now: float) -> None:
+        """Drop the claims of ambulances that have passed their junction, left, or held it too long."""
+        for jid, (vid, index, _) in list(self._claims.items()):
+            first = self._first_request.get((vid, jid), now)
+            gone = vid not in self._active or now - first > self.max_hold_s
+            if gone or self._passed(run, vid, index):
+                del self._claims[jid]
+
+    @staticmethod
+    def _passed(run: LiveRun, vid: str, index: int) -> bool:
+        at = run.sim.vehicle.getRouteIndex(vid)
+        return at > index or (at == index and run.sim.vehicle.getLaneID(vid).startswith(":"))
+
+    def held_phase(self, junction: str, now: float) -> int | None:
+        claim = self._claims.get(junction)
+        return None if claim is None else claim[2]
 
     def _cross_red_slowly(self, run: LiveRun, vid: str) -> None:
         """Cap a siren vehicle's speed so it enters a junction showing it red/yellow at walking-in speed."""
@@ -194,7 +239,8 @@ class EmergencyPlugin(Plugin):
                 first = self._first_request.setdefault((vid, move.junction), now)
                 # a stuck ambulance must not starve the junction: the hold is bounded
                 if now - first <= self.max_hold_s:
-                    self._requests[move.junction] = self._phase_for(run, vid, move)
+                    phase = self._requests[move.junction] = self._phase_for(run, vid, move)
+                    self._claims.setdefault(move.junction, (vid, i, phase))
             dist += net.lane_length.get(f"{route[i + 1]}_0", 0.0)
 
     def _phase_for(self, run: LiveRun, vid: str, move: Movement) -> int:
@@ -215,7 +261,7 @@ class EmergencyPlugin(Plugin):
     def _lead(self, run: LiveRun, move: Movement) -> float:
         """Seconds before the ambulance's arrival that its green must be asked for."""
         junction = run.network.junctions[move.junction]
-        signal = run.signals.get(move.junction)
+        signal = run.signal_view(move.junction, run.sim.simulation.getTime())
         lead = self.margin_s
         if signal is None or signal.mode != "green" or signal.phase not in (move.phase, move.clearing_phase):
             lead += junction.yellow_time + junction.all_red_time
@@ -235,6 +281,7 @@ class EmergencyPlugin(Plugin):
             "ems_planned": self.trips,
             "ems_mode": self.mode,
             "preemption_steps": self.preemptions,
+            "ems_crossings": self.crossings,
         }
 
 

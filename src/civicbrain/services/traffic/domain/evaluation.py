@@ -8,8 +8,11 @@ because absolute figures move with the SUMO version.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from civicbrain.core.batch import map_jobs
@@ -82,8 +85,29 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def run_job_guarded(spec: RunSpec) -> dict[str, Any]:
+    """``run_job`` in a child process of its own: a crash of the simulator costs this run only.
+
+    SUMO 1.28 segfaults now and then inside its step with several blue-light vehicles about
+    (ingolstadt21, fixed time, seed 1, ``full``: two of them queued near one junction); a batch of
+    ``map_jobs`` would lose every run with it. The crashed run comes back marked ``crashed``.
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(run_job, spec).result()
+        except BrokenProcessPool:
+            mode = next((getattr(p, "mode", None) for p in spec.plugins if isinstance(p, EmergencyPlugin)), None)
+            return {"crashed": True, "seed": spec.seed, "ems_mode": mode, "label": spec.label}
+
+
 def _ems_times(runs: Sequence[dict[str, Any]]) -> list[float]:
     return [t["duration"] + t["depart_delay"] for r in runs for t in r["ems_trips"]]
+
+
+def _on_green(runs: Sequence[dict[str, Any]]) -> float:
+    """Share of the ambulances' signal crossings made on green."""
+    lights = [c["light"] for r in runs for c in r.get("ems_crossings", [])]
+    return sum(1 for light in lights if light in "Gg") / len(lights) if lights else math.nan
 
 
 def emergency_study(
@@ -100,19 +124,29 @@ def emergency_study(
 
     Each priority arm is compared with the arm that drives the same way without the platform's
     signal priority (``preempt`` with ``none``, ``full`` with ``siren``), seed by seed on the same
-    demand and the same ambulance trips. ``free_flow_median_s`` is the ambulances' median trip
-    time with all time loss removed: the floor that no signal priority can go below.
+    demand and the same ambulance trips. ``controller`` is the base signal control of every arm: an
+    adaptive one gives priority through its safety layer, fixed time / actuated by taking the
+    requested junctions over from their programs (see ``takeover``). ``free_flow_median_s`` is the
+    ambulances' median trip time with all time loss removed: the floor that no signal priority can
+    go below.
     """
     specs = [
         RunSpec(scenario, controller, seed=s, plugins=[EmergencyPlugin(count=count, seed=s, mode=m)], explain_every=0)
         for s in seeds
         for m in modes
     ]
-    runs = run_specs(specs, workers=workers, progress=progress)
+    runs = map_jobs(run_job_guarded, specs, backend="processes", workers=workers, isolate=True, progress=progress)
+    crashed = [(r["seed"], r["ems_mode"]) for r in runs if r.get("crashed")]
+    # a crashed run drops its seed from its pair of arms (the comparison is seed by seed)
+    partner = {**BASELINE, **{base: arm for arm, base in BASELINE.items()}}
+    dropped = {(seed, m) for seed, mode in crashed for m in (mode, partner.get(mode))}
+    runs = [r for r in runs if not r.get("crashed")]
     arms: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     for r in runs:
-        arms[r["ems_mode"]].append(r)
+        if (r["seed"], r["ems_mode"]) not in dropped:
+            arms[r["ems_mode"]].append(r)
     out: dict[str, Any] = {
+        "crashed_runs": [{"seed": seed, "arm": mode} for seed, mode in crashed],
         "scenario": scenario.name,
         "controller": controller,
         "seeds": list(seeds),
@@ -132,6 +166,9 @@ def emergency_study(
             "ems_mean_s": statistics.fmean(times) if times else math.nan,
             "free_flow_median_s": statistics.median(free) if free else math.nan,
             "ems_unfinished": sum(1 for r in arms[m] for t in r["ems_trips"] if not t["arrived"]),
+            "on_green": _on_green(arms[m]),
+            "takeovers": sum(int(r.get("takeovers", 0)) for r in arms[m]),
+            "handbacks": sum(int(r.get("handbacks", 0)) for r in arms[m]),
             "delay": statistics.fmean(r["delay"] for r in arms[m]) if arms[m] else math.nan,
             "baseline": BASELINE.get(m),
         }
@@ -145,6 +182,7 @@ def emergency_study(
         arm["delay_change"] = arm["delay"] / ref["delay"] - 1.0
         by_seed = {r["seed"]: r for r in arms[base]}
         per_seed = []
+        ratio_seeds = []
         delay_seed = []
         for r in arms[m]:
             b = by_seed.get(r["seed"])
@@ -153,8 +191,10 @@ def emergency_study(
             t_arm, t_ref = _ems_times([r]), _ems_times([b])
             if t_arm and t_ref:
                 per_seed.append(statistics.median(t_arm) / statistics.median(t_ref))
+                ratio_seeds.append(r["seed"])
             delay_seed.append(r["delay"] / b["delay"] - 1.0)
         arm["ratio_by_seed"] = per_seed
+        arm["ratio_seeds"] = ratio_seeds
         arm["ratio_seed_sd"] = statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0
         arm["delay_change_by_seed"] = delay_seed
         arm["delay_change_seed_sd"] = statistics.stdev(delay_seed) if len(delay_seed) > 1 else 0.0

@@ -4,7 +4,10 @@ libsumo keeps one simulation per process, so bulk runs go through ``core.batch.m
 ``isolate=True`` and :func:`run_job` as the job function.
 
 Extensions (emergency pre-emption, incident injection and detection, shadow controllers) hook into
-the loop as :class:`Plugin` objects instead of growing this module.
+the loop as :class:`Plugin` objects instead of growing this module. A plugin asking for signal
+priority (``wants_priority``) gets it from the safety layer under adaptive control, and under
+fixed-time or SUMO actuated control by taking the junction over from its program while it asks
+(:mod:`.takeover`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,6 +37,7 @@ from .metrics import read_tripinfo, trip_metrics
 from .network import Network, read_network
 from .safety import SafeSignal
 from .scenarios import Scenario
+from .takeover import ProgramSignals, ProgramView
 
 # Vehicles added by the platform itself, not part of the scenario's demand.
 SYNTHETIC_PREFIXES = ("ems_", "incident_")
@@ -47,7 +52,7 @@ def sumo_home() -> str:
 class Plugin:
     """Hooks into a live run. Subclasses override what they need."""
 
-    needs_adaptive = False
+    wants_priority = False  # asks junctions for phases (priority_phase / held_phase)
 
     def additional_files(self, network: Network, folder: Path) -> list[Path]:
         """SUMO additional files (e.g. its own detectors) to declare at start-up, written into ``folder``."""
@@ -58,6 +63,14 @@ class Plugin:
     def step(self, run: LiveRun, now: float) -> None: ...
 
     def priority_phase(self, junction: str, now: float) -> int | None:
+        return None
+
+    def held_phase(self, junction: str, now: float) -> int | None:
+        """The phase a vehicle already granted this junction still needs until it has passed.
+
+        Read where the runner has taken a junction over from its program: a program would not
+        hold the green on its own once the request paused (adaptive control re-decides anyway).
+        """
         return None
 
     def result(self, run: LiveRun) -> dict[str, Any]:
@@ -87,6 +100,14 @@ class LiveRun:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     switches: int = 0
+    programs: ProgramSignals | None = None  # junctions SUMO's programs run, taken over for priority
+
+    def signal_view(self, jid: str, now: float) -> SafeSignal | ProgramView | None:
+        """The lights of a junction as the priority logic reads them, whoever drives them."""
+        signal = self.signals.get(jid)
+        if signal is None and self.programs is not None:
+            return self.programs.view(jid, now)
+        return signal
 
 
 def _write_actuated_programs(network: Network, ctrl: Actuated, path: Path) -> None:
@@ -162,6 +183,21 @@ def _decide(run: LiveRun, jid: str, signal: SafeSignal, now: float, plugins: lis
         run.switches += 1
 
 
+def _wanted(plugins: list[Plugin]) -> Callable[[str, float], int | None]:
+    """The phase the plugins ask of a junction now, or keep holding for a vehicle not yet past."""
+
+    def wanted(jid: str, now: float) -> int | None:
+        for plugin in plugins:
+            phase = plugin.priority_phase(jid, now)
+            if phase is None:
+                phase = plugin.held_phase(jid, now)
+            if phase is not None:
+                return phase
+        return None
+
+    return wanted
+
+
 def simulate(spec: RunSpec) -> dict[str, Any]:
     """Run one simulation in this process and return its metrics (and whatever plugins report)."""
     import libsumo as sim
@@ -169,8 +205,7 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
     scenario = spec.scenario
     network = read_network(scenario.net)
     controller = make_controller(spec.controller, **spec.params)
-    if any(p.needs_adaptive for p in spec.plugins) and not controller.adaptive:
-        raise ValueError(f"controller {controller.name!r} cannot take emergency pre-emption")
+    priority = [p for p in spec.plugins if p.wants_priority]
     with tempfile.TemporaryDirectory(prefix="civic_sumo_") as tmp:
         tmpdir = Path(tmp)
         additional = [tmpdir / "detectors.add.xml"]
@@ -198,12 +233,16 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                     signals[jid] = sig
                     sim.trafficlight.setRedYellowGreenState(jid, sig.state)
             run = LiveRun(sim, spec, network, controller, bus, signals)
+            if priority and not controller.adaptive:
+                run.programs = ProgramSignals(sim, network, limits, record=spec.record_trace)
+                run.programs.start(sim.simulation.getTime())
             for plugin in spec.plugins:
                 plugin.start(run)
             next_decision = {jid: scenario.begin for jid in signals}
             interval = controller.decision_interval
             queued = bus.queued if bus is not None else None
             box_stuck = partial(stuck_in_box, bus) if bus is not None else None
+            wanted = _wanted(priority)
             now = sim.simulation.getTime()
             while now < scenario.end:
                 sim.simulationStep()
@@ -227,7 +266,9 @@ def simulate(spec: RunSpec) -> dict[str, Any]:
                             sim.trafficlight.setRedYellowGreenState(jid, signal.state)
                 for plugin in spec.plugins:
                     plugin.step(run, now)
-            extra = {}
+                if run.programs is not None:
+                    run.programs.step(now, wanted)
+            extra = run.programs.result() if run.programs is not None else {}
             for plugin in spec.plugins:
                 extra.update(plugin.result(run))
         finally:
