@@ -216,8 +216,9 @@ class ProgramSignals:
         tl.setProgram(jid, prog.program_id)
         tl.setPhase(jid, taken.rejoin_index)
         if taken.rejoin_end is not None:
-            # the phase ends when the clock says: the cycle keeps its timing (and the plan its offsets)
-            tl.setPhaseDuration(jid, max(1.0, taken.rejoin_end - now))
+            # the phase ends when the clock says: the cycle keeps its timing (and the plan its offsets);
+            # 0 s left = it shows now and switches in the next step, as the clock does
+            tl.setPhaseDuration(jid, max(0.0, taken.rejoin_end - now))
         del self.active[jid]
         self.handbacks += 1
 
