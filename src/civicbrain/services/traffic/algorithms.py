@@ -137,6 +137,12 @@ TEXTS: dict[str, ControllerText] = {
             SAFETY_MITIGATION,
             "Bounded wait (max_wait) serves every approach with waiting vehicles; max_green cuts a green that "
             "flows on while others wait (60 s: longer greens let queues spill back across ingolstadt21).",
+            "Switching costs capacity: at a junction whose approach and exit lanes are all at least "
+            "long_link_m long a rival must outweigh a flowing green long_link_switch_ratio times (3 rather "
+            "than 2), and bounded wait is 200 s rather than 150 s (arterial4x4, seeds 1-5: 690.7 -> 641.6 s; "
+            "cologne1 at 1.2x demand 0.54 -> 0.41 x fixed time). Where a link stores only a car or two "
+            "(ingolstadt21's 12 m pair) the harder hold let queues spill back and locked 1-2 seeds of 5, so "
+            "it is off there.",
             "Box clearance (box_clearance, box_stall): a cluster junction with 30 m paths through its box and no "
             "all-red in its program (cologne3) locked at 1.2x demand when a phase ended with its turners "
             "stopped mid-box; the all-red now waits for them (cologne3 1.2x, seeds 1-6: ratio 4.51 with 2 seeds "

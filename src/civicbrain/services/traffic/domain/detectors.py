@@ -128,6 +128,10 @@ class DetectorBus:
         self.length: dict[str, float] = {
             key: sum(float(self._area.getLength(d)) for d in parts) for key, parts in self._parts.items()
         }
+        # metres of the piece on the lane itself (an approach without its upstream pieces)
+        self.own_length: dict[str, float] = {
+            key: float(self._area.getLength(key)) for key in self._parts if key in known
+        }
         self._junction_keys: dict[str, tuple[str, ...]] = {
             jid: tuple(
                 k
