@@ -45,7 +45,7 @@ class RunIn(BaseModel):
     scale: float = Field(1.0, gt=0, le=3)
     duration_s: float | None = Field(None, ge=60, le=4 * 3600, description="Simulate only the window's start.")
     incidents: int = Field(0, ge=0, le=10, description="Lane blockages to inject (a drill); 0 detects only.")
-    ambulances: int = Field(0, ge=0, le=10, description="Ambulance trips given a green wave (adaptive live only).")
+    ambulances: int = Field(0, ge=0, le=10, description="Ambulance trips given a green wave (pre-emption).")
     calibration_runs: int = Field(
         0, ge=0, le=5, description="Incident-free runs to calibrate the incident detector on first; 0 reuses the last."
     )

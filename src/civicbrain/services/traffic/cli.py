@@ -175,7 +175,7 @@ def operate_cmd(
     seeds: Annotated[int, typer.Option("--seeds", min=1, max=10)] = 1,
     incidents: Annotated[int, typer.Option("--incidents", min=0, max=10, help="Blockages to inject (drill).")] = 0,
     ambulances: Annotated[
-        int, typer.Option("--ambulances", min=0, max=10, help="Ambulance trips given a green wave (adaptive live).")
+        int, typer.Option("--ambulances", min=0, max=10, help="Ambulance trips given a green wave (pre-emption).")
     ] = 0,
     calibrate: Annotated[
         int, typer.Option("--calibrate", min=0, max=5, help="Incident-free runs to calibrate the detector on first.")

@@ -209,11 +209,6 @@ class OperationRequest:
             raise ValidationFailed("incidents must be between 0 and 10", field="incidents")
         if self.ambulances < 0 or self.ambulances > 10:
             raise ValidationFailed("ambulances must be between 0 and 10", field="ambulances")
-        if self.ambulances and not CONTROLLERS[self.controller].adaptive:
-            raise ValidationFailed(
-                "emergency priority needs an adaptive live controller (the signals must accept pre-emption)",
-                field="ambulances",
-            )
         if self.calibration_runs < 0 or self.calibration_runs > 5:
             raise ValidationFailed("calibration_runs must be between 0 and 5", field="calibration_runs")
         if self.candidate is not None and self.candidate == self.controller:
@@ -278,9 +273,10 @@ def _spec(request: OperationRequest, controller: str, seed: int, role: str) -> R
         IncidentPlugin(count=request.incidents, seed=seed, detector=detector),
     ]
     if request.ambulances:
-        # the same ambulance trips on the same demand in the candidate's run; priority where it can act
-        mode = "preempt" if CONTROLLERS[controller].adaptive else "none"
-        plugins.append(EmergencyPlugin(count=request.ambulances, seed=seed, mode=mode))
+        # the same ambulance trips on the same demand in the candidate's run, with priority in both: an
+        # adaptive controller serves it through its safety layer, a program's junctions are taken over
+        # for the ambulance and handed back to their cycle clock (``domain.takeover``)
+        plugins.append(EmergencyPlugin(count=request.ambulances, seed=seed, mode="preempt"))
     if role == "live" and request.candidate and CONTROLLERS[request.candidate].adaptive:
         # the candidate also reads the live run's own detectors and says what it would do, acting on nothing
         plugins.append(ShadowPlugin(candidate=request.candidate, sample_every=request.window_s))
