@@ -291,8 +291,10 @@ def emergency_card(bench: dict[str, Any] | None, full_bench: dict[str, Any] | No
         inputs=SIGNAL_INPUTS,
         method="An emergency vehicle announces its route (as transponders do); each junction within "
         "max(lookahead_m, lookahead_s x speed) ahead is asked for the phase serving its movement, through the "
-        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s. Arm 'full' "
-        "adds blue-light driving (traffic forms a rescue lane), 'preempt' is the green wave alone.",
+        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s. Under "
+        "fixed-time or actuated programs the requested junction is taken over from its program at its current "
+        "green and handed back through clearance to the phase its cycle clock shows, so offsets are kept. Arm "
+        "'full' adds blue-light driving (traffic forms a rescue lane), 'preempt' is the green wave alone.",
         parameters=params,
         performance=tuple(figures),
         risks=("Cross traffic waits longer while the green wave holds.",),
