@@ -44,6 +44,7 @@ class _ApproachBus:
     def __init__(self, readings: dict[str, tuple[int, int]]) -> None:
         self.readings = readings
         self.length = {key: 100.0 for key in readings}
+        self.own_length: dict[str, float] = {}  # lane pieces not reported: qpa treats the links as short
 
     def vehicles(self, key: str) -> int:
         return self.readings.get(key, (0, 0))[0]

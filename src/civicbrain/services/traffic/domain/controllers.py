@@ -102,7 +102,7 @@ def long_links(junction: Junction, bus: DetectorBus, metres: float) -> bool:
     """
 
     def build() -> bool:
-        own = getattr(bus, "own_length", {})  # a bus that reports no lengths: short links, plain switch_ratio
+        own = bus.own_length
         lanes = [in_id(lane) for lane in junction.in_lanes] + [out_id(lane) for lane in junction.out_lanes]
         return all(own.get(d, 0.0) >= metres for d in lanes)
 
