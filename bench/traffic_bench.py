@@ -19,8 +19,10 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,6 +41,8 @@ from civicbrain.services.traffic.domain.evaluation import (  # noqa: E402
 )
 from civicbrain.services.traffic.domain.scenarios import RESCO_NAMES, resco_scenario  # noqa: E402
 from civicbrain.services.traffic.domain.simulation import RunSpec  # noqa: E402
+
+T = TypeVar("T")
 
 TARGET_RATIO = {
     "cologne1": 0.46,
@@ -74,10 +78,12 @@ def published() -> dict[str, dict[str, Any]]:
     return out
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    )
+def _with_bar(console: Console, label: str, total: int, work: Callable[..., T]) -> T:
+    """``work(progress=...)`` under a progress bar that its ``progress(done, total)`` calls move."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(label, total=total)
+        return work(progress=lambda done, _total: bar.update(task, completed=done))
 
 
 def _fmt(x: float, nd: int = 1) -> str:
@@ -133,11 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             for c in controllers
             for k in seeds
         ]
-        with _progress(console) as bar:
-            task = bar.add_task("simulations", total=len(specs))
-            runs = run_specs(
-                specs, workers=args.workers, progress=lambda d, t, task=task: bar.update(task, completed=d)
-            )
+        runs = _with_bar(console, "simulations", len(specs), partial(run_specs, specs, workers=args.workers))
         summary = summarize_batch(runs)
         for r in runs:  # never-departed vehicles kept out > 60 s (not merely due in the last seconds)
             row = summary[r["scenario"]][r["controller"]]
@@ -192,17 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         bases = [c for c in args.emergency_controllers.split(",") if c]
         for s in scen_names:
             for base in bases:
-                with _progress(console) as bar:
-                    task = bar.add_task(f"emergency {s} {base}", total=len(MODES) * len(seeds))
-                    emergency.append(
-                        emergency_study(
-                            scenario(s),
-                            base,
-                            seeds,
-                            workers=args.workers,
-                            progress=lambda d, t, task=task: bar.update(task, completed=d),
-                        )
-                    )
+                study = partial(emergency_study, scenario(s), base, seeds, workers=args.workers)
+                emergency.append(_with_bar(console, f"emergency {s} {base}", len(MODES) * len(seeds), study))
         payload["emergency"] = emergency
         console.print(
             "[bold]Emergency protocol[/bold]: 5 seeded ambulance trips per run (network entry to exit, >= 3 "
@@ -253,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                     _fmt(a["delay"], 2),
                     f"{100 * a['delay_change']:+.1f}%" if "delay_change" in a else "",
                     f"{100 * sum(dseed) / len(dseed):+.1f}% ± {100 * a['delay_change_seed_sd']:.1f}" if dseed else "",
-                    f"{100 * a['on_green']:.0f}%" if a.get("on_green") == a.get("on_green") else "-",
+                    f"{100 * a['on_green']:.0f}%" if math.isfinite(a.get("on_green", math.nan)) else "-",
                 )
         console.print(t)
         console.print(
@@ -265,17 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         incidents = []
         for s in scen_names:
             for ctrl in dict.fromkeys(("fixed", BEST) if args.incident_fixed else (BEST,)):
-                with _progress(console) as bar:
-                    task = bar.add_task(f"incidents {s} {ctrl}", total=2 * len(seeds))
-                    incidents.append(
-                        incident_study(
-                            scenario(s),
-                            ctrl,
-                            seeds,
-                            workers=args.workers,
-                            progress=lambda d, t, task=task: bar.update(task, completed=d),
-                        )
-                    )
+                study = partial(incident_study, scenario(s), ctrl, seeds, workers=args.workers)
+                incidents.append(_with_bar(console, f"incidents {s} {ctrl}", 2 * len(seeds), study))
         payload["incidents"] = incidents
         console.print(
             "[bold]Incident protocol[/bold]: per scenario and signal control, the detector is calibrated on "

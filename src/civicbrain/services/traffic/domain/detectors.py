@@ -124,14 +124,11 @@ class DetectorBus:
         for d in sorted(known):
             key = d.split("@@", 1)[0]
             self._parts[key] = (*self._parts.get(key, ()), d)
+        piece_length = {d: float(self._area.getLength(d)) for d in known}
         # metres each detector covers (an approach: with its upstream pieces)
-        self.length: dict[str, float] = {
-            key: sum(float(self._area.getLength(d)) for d in parts) for key, parts in self._parts.items()
-        }
+        self.length: dict[str, float] = {key: sum(piece_length[d] for d in parts) for key, parts in self._parts.items()}
         # metres of the piece on the lane itself (an approach without its upstream pieces)
-        self.own_length: dict[str, float] = {
-            key: float(self._area.getLength(key)) for key in self._parts if key in known
-        }
+        self.own_length: dict[str, float] = {key: piece_length[key] for key in self._parts if key in piece_length}
         self._junction_keys: dict[str, tuple[str, ...]] = {
             jid: tuple(
                 k

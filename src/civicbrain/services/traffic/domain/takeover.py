@@ -118,12 +118,20 @@ class ProgramSignals:
         taken = self.active.get(jid)
         if taken is not None:
             return taken.signal
+        green = self._program_green(jid, now)
+        if green is None:
+            return ProgramView("clearance", -1, self.limits, now)
+        phase, since = green
+        return ProgramView("green", phase, self.limits, since)
+
+    def _program_green(self, jid: str, now: float) -> tuple[int, float] | None:
+        """The green phase the program shows and since when, or None during its yellow/all-red."""
         tl, junction = self.sim.trafficlight, self.network.junctions[jid]
         state = tl.getRedYellowGreenState(jid)
         if state not in junction.green_phases:
-            return ProgramView("clearance", -1, self.limits, now)
+            return None
         ran = tl.getPhaseDuration(jid) - (tl.getNextSwitch(jid) - now)
-        return ProgramView("green", junction.green_phases.index(state), self.limits, now - ran)
+        return junction.green_phases.index(state), now - ran
 
     def step(self, now: float, wanted: Wanted) -> None:
         """Take over, drive, or hand back each junction; ``wanted(jid, now)``: the phase asked for."""
@@ -138,17 +146,16 @@ class ProgramSignals:
                 self._note(jid, now)
 
     def _take(self, jid: str, now: float) -> Takeover | None:
-        tl, junction = self.sim.trafficlight, self.network.junctions[jid]
-        state = tl.getRedYellowGreenState(jid)
-        if state not in junction.green_phases:
+        green = self._program_green(jid, now)
+        if green is None:
             return None  # the program is in its clearance: take over at its next green
-        ran = tl.getPhaseDuration(jid) - (tl.getNextSwitch(jid) - now)
-        signal = SafeSignal(junction, self.limits, now=now, phase=junction.green_phases.index(state))
-        signal.green_since = now - ran  # the running green keeps its minimum
+        phase, since = green
+        signal = SafeSignal(self.network.junctions[jid], self.limits, now=now, phase=phase)
+        signal.green_since = since  # the running green keeps its minimum
         self.active[jid] = taken = Takeover(signal)
         self.takeovers += 1
         self._touched.add(jid)
-        tl.setRedYellowGreenState(jid, signal.state)  # the same lights, now ours
+        self.sim.trafficlight.setRedYellowGreenState(jid, signal.state)  # the same lights, now ours
         return taken
 
     def _drive(self, jid: str, taken: Takeover, phase: int | None, now: float) -> None:
