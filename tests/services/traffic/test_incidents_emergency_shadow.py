@@ -153,3 +153,56 @@ def test_fit_raises_the_bar_only_on_lanes_with_recurrent_holes():
     detector = IncidentDetector(alarm_s=40.0).fit([{"a_0": 30.0, "c_0": 5.0}, {"a_0": 50.0}])
     assert set(detector.lane_alarm_s_) == {"a_0"}
     assert detector.lane_alarm_s_["a_0"] == 50.0 * detector.recurrent_factor
+
+
+class FakeAmbulanceRun:
+    """One signal ``J`` that controls two intersections an ambulance crosses in turn (as Ingolstadt's joined
+    signals do): a -> b at J needs phase 0, then c -> d at J again needs phase 1. Edges are 100 m long."""
+
+    def __init__(self) -> None:
+        from civicbrain.services.traffic.domain.network import Junction, Link, Network
+
+        links = [Link(0, "a_0", "b_0"), Link(1, "c_0", "d_0")]
+        lanes = ("a_0", "b_0", "c_0", "d_0")
+        self.network = Network(
+            junctions={"J": Junction("J", links, ["Gr", "rG"], [30.0, 30.0], yellow_time=3.0)},
+            lane_length={lane: 100.0 for lane in lanes},
+            lane_edge={lane: lane[0] for lane in lanes},
+        )
+        self.bus = None
+        self.now, self.route_index, self.position = 0.0, 0, 50.0
+        vehicle = type("Vehicle", (), {})()
+        vehicle.getRouteIndex = lambda vid: self.route_index
+        vehicle.getLaneID = lambda vid: f"{'abcd'[self.route_index]}_0"
+        vehicle.getLanePosition = lambda vid: self.position
+        vehicle.getSpeed = lambda vid: 10.0
+        vehicle.getNextTLS = lambda vid: []
+        simulation = type("Simulation", (), {})()
+        simulation.getTime = lambda: self.now
+        simulation.getDepartedIDList = simulation.getArrivedIDList = lambda: []
+        self.sim = type("Sim", (), {"vehicle": vehicle, "simulation": simulation})()
+
+    def signal_view(self, jid: str, now: float) -> None:
+        return None  # lead time = clearance + margin: the request starts a few seconds ahead
+
+
+def test_a_signal_met_twice_on_a_route_gets_a_request_for_each_crossing_with_its_own_hold_clock():
+    from civicbrain.services.traffic.domain.emergency import Movement
+
+    run = FakeAmbulanceRun()
+    plugin = EmergencyPlugin(mode="preempt", max_hold_s=30.0)
+    plugin._moves = {("a", "b"): Movement("J", 0, ("a_0",)), ("c", "d"): Movement("J", 1, ("c_0",))}
+    plugin._routes = {"ems_0": ["a", "b", "c", "d"]}
+    plugin._active = {"ems_0"}
+
+    def step(now: float, route_index: int, position: float) -> int | None:
+        run.now, run.route_index, run.position = now, route_index, position
+        plugin.step(run, now)  # type: ignore[arg-type]
+        return plugin.priority_phase("J", now)
+
+    # first crossing: 5 m before J on a, phase 0 asked and held
+    assert step(0.0, 0, 95.0) == 0 and plugin.held_phase("J", 0.0) == 0
+    # on c, 40 s later (past the 30 s hold of the first crossing), 5 m before J again: phase 1 is asked for,
+    # on a hold clock of its own (the first crossing's clock would have run out)
+    assert step(40.0, 2, 95.0) == 1
+    assert plugin.held_phase("J", 40.0) == 1

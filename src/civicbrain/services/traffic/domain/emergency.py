@@ -92,8 +92,11 @@ class EmergencyPlugin(Plugin):
     preemptions: int = 0
     _active: set[str] = field(default_factory=set)
     _requests: dict[str, int] = field(default_factory=dict)
-    _first_request: dict[tuple[str, str], float] = field(default_factory=dict)
-    _chosen: dict[tuple[str, str], int] = field(default_factory=dict)
+    # per visit (ambulance, junction, route index of its in-edge there): one signal may control
+    # several intersections (Ingolstadt's joined signals), so a route can meet it twice, for
+    # another movement, and each crossing has its own hold clock and its own phase
+    _first_request: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    _chosen: dict[tuple[str, str, int], int] = field(default_factory=dict)
     _moves: dict[tuple[str, str], Movement] = field(default_factory=dict)
     _routes: dict[str, list[str]] = field(default_factory=dict)
     # junction -> (ambulance, route index of its in-edge there, phase): granted, not yet passed
@@ -190,7 +193,7 @@ class EmergencyPlugin(Plugin):
     def _release_passed(self, run: LiveRun, now: float) -> None:
         """Drop the claims of ambulances that have passed their junction, left, or held it too long."""
         for jid, (vid, index, _) in list(self._claims.items()):
-            first = self._first_request.get((vid, jid), now)
+            first = self._first_request.get((vid, jid, index), now)
             gone = vid not in self._active or now - first > self.max_hold_s
             if gone or self._passed(run, vid, index):
                 del self._claims[jid]
@@ -236,17 +239,16 @@ class EmergencyPlugin(Plugin):
                 break
             move = self._moves.get((route[i], route[i + 1]))
             if move is not None and move.junction not in self._requests and eta <= self._lead(run, move):
-                first = self._first_request.setdefault((vid, move.junction), now)
+                first = self._first_request.setdefault((vid, move.junction, i), now)
                 # a stuck ambulance must not starve the junction: the hold is bounded
                 if now - first <= self.max_hold_s:
-                    phase = self._requests[move.junction] = self._phase_for(run, vid, move)
+                    phase = self._requests[move.junction] = self._phase_for(run, (vid, move.junction, i), move)
                     self._claims.setdefault(move.junction, (vid, i, phase))
             dist += net.lane_length.get(f"{route[i + 1]}_0", 0.0)
 
-    def _phase_for(self, run: LiveRun, vid: str, move: Movement) -> int:
-        """Chosen once per ambulance and junction (a changing request would only add clearances):
-        with vehicles standing ahead on its lanes, the phase that lets all of them go."""
-        key = (vid, move.junction)
+    def _phase_for(self, run: LiveRun, key: tuple[str, str, int], move: Movement) -> int:
+        """Chosen once per visit (a changing request would only add clearances): with vehicles
+        standing ahead on its lanes, the phase that lets all of them go."""
         if key not in self._chosen:
             queue = self._queue(run, move)
             self._chosen[key] = move.clearing_phase if queue and move.clearing_phase >= 0 else move.phase
