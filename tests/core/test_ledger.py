@@ -208,3 +208,46 @@ def test_decide_many_records_nothing_when_one_request_is_refused(runtime):
     assert check(runtime).ok and check(runtime).checked == 2
     with runtime.unit() as ctx:
         assert ctx.decide_many([]) == []
+
+
+def test_decide_many_uses_a_key_another_writer_created_while_it_waited(runtime):
+    """``decide_many`` finds or creates subjects' keys in one statement; a key committed by another
+    writer while that statement waited is read again, so the entry is sealed with the subject's key."""
+    import threading
+
+    from cryptography.fernet import Fernet
+
+    from civicbrain.core.ledger import subject_ref
+
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the race cannot happen there")
+    ref = subject_ref(runtime.settings.ledger_pepper, "person:raced")
+    key = Fernet.generate_key()
+    other = runtime.engine.connect()
+    other.begin()
+    other.execute(
+        text("INSERT INTO core_subject_keys (subject_ref, key, created_at) VALUES (:r, :k, now())"),
+        {"r": ref, "k": key},
+    )  # not committed yet: the batch below waits on it
+
+    receipts = []
+
+    def write() -> None:
+        with runtime.unit() as ctx:
+            receipts.extend(ctx.decide_many([request("person:raced")]))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=1.0)
+    assert writer.is_alive()  # waiting for the other writer's key
+    other.commit()
+    other.close()
+    writer.join(timeout=30)
+    assert len(receipts) == 1
+    with runtime.unit() as ctx:
+        entry = ctx.ledger.get(receipts[0].id)
+        assert not entry.erased and entry.outcome == {"label": "granted"}
+        stored = ctx.session.execute(
+            text("SELECT payload FROM core_ledger_entries WHERE receipt = :r"), {"r": receipts[0].id}
+        ).scalar_one()
+    assert Fernet(key).decrypt(bytes(stored))  # sealed with the key the other writer created

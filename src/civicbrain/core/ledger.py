@@ -189,13 +189,20 @@ _GET_OR_CREATE_KEY_POSTGRES = (
     "VALUES (%(ref)s, %(key)s, %(created_at)s) ON CONFLICT (subject_ref) DO NOTHING RETURNING key) "
     "SELECT key FROM created UNION ALL SELECT key FROM core_subject_keys WHERE subject_ref = %(ref)s LIMIT 1"
 )
-# Many subjects' keys in two round trips: create the missing ones, then read them all.
-_CREATE_KEYS_POSTGRES = (
-    "INSERT INTO core_subject_keys (subject_ref, key, created_at) "
+# Many subjects' keys in one round trip: create the missing ones and read them all. The read sees
+# the keys that existed when the statement began and the ones it created; a key that a concurrent
+# writer created meanwhile is seen by neither (``ON CONFLICT DO NOTHING`` waits for that writer and
+# skips the row), so those few are read again by ``_READ_KEYS_POSTGRES``, with a fresh snapshot.
+_GET_OR_CREATE_KEYS_POSTGRES = (
+    "WITH created AS (INSERT INTO core_subject_keys (subject_ref, key, created_at) "
     "SELECT * FROM unnest(%(refs)s::text[], %(keys)s::bytea[], %(created)s::timestamptz[]) "
-    "ON CONFLICT (subject_ref) DO NOTHING"
+    "ON CONFLICT (subject_ref) DO NOTHING RETURNING subject_ref, key) "
+    "SELECT subject_ref, key FROM created UNION ALL "
+    "SELECT subject_ref, key FROM core_subject_keys WHERE subject_ref = ANY(%(refs)s)"
 )
 _READ_KEYS_POSTGRES = "SELECT subject_ref, key FROM core_subject_keys WHERE subject_ref = ANY(%(refs)s)"
+# The head, locked, through the driver: the ORM's per-statement work cost more than the round trip.
+_LOCK_HEAD_POSTGRES = "SELECT seq, entry_hash FROM core_ledger_head WHERE id = 1 FOR UPDATE"
 _INSERT_ENTRY_POSTGRES = (
     f"INSERT INTO core_ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "
     f"VALUES ({', '.join('%(' + c + ')s' for c in _ENTRY_COLUMNS)})"
@@ -360,12 +367,13 @@ class Ledger:
             return
         now = self.clock()
         driver = self._driver()
-        driver.execute(
-            _CREATE_KEYS_POSTGRES,
-            {"refs": missing, "keys": [Fernet.generate_key() for _ in missing], "created": [now] * len(missing)},
-        )
-        for ref, key in driver.execute(_READ_KEYS_POSTGRES, {"refs": missing}).fetchall():
+        params = {"refs": missing, "keys": [Fernet.generate_key() for _ in missing], "created": [now] * len(missing)}
+        for ref, key in driver.execute(_GET_OR_CREATE_KEYS_POSTGRES, params).fetchall():
             self._ciphers[str(ref)] = Fernet(bytes(key))
+        raced = [ref for ref in missing if ref not in self._ciphers]
+        if raced:  # created by a concurrent writer after this statement's snapshot
+            for ref, key in driver.execute(_READ_KEYS_POSTGRES, {"refs": raced}).fetchall():
+                self._ciphers[str(ref)] = Fernet(bytes(key))
 
     def _locked_head(self) -> tuple[int, str]:
         """The head's (seq, hash), locked for the rest of the transaction.
@@ -378,7 +386,10 @@ class Ledger:
         held = self.session.info.get(_HEAD_IN_TRANSACTION)
         if held is not None and held[0] is self._innermost_transaction():
             return held[1], held[2]
-        seq, head_hash = self.session.execute(_LOCK_HEAD).one()
+        if self.session.get_bind().dialect.name == "postgresql":
+            seq, head_hash = self._driver().execute(_LOCK_HEAD_POSTGRES).fetchone()
+        else:
+            seq, head_hash = self.session.execute(_LOCK_HEAD).one()
         return int(seq), str(head_hash)
 
     def _remember_head(self, seq: int, head_hash: str) -> None:

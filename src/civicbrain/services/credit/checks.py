@@ -14,6 +14,7 @@ judgement excludes the candidate for that subject from then on, without storing 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -357,8 +358,29 @@ def record_checks(ctx: Platform, screened: list[ScreenedCheck]) -> list[CheckAns
         }
         for s, decision in zip(screened, decisions, strict=True)
     ]
-    core_connection(ctx).execute(insert(CreditCheck), trail)
+    _write_trail(ctx, trail)
     return [CheckAnswer(s.result, d.id, s.query_key) for s, d in zip(screened, decisions, strict=True)]
+
+
+_TRAIL_COLUMNS = ("receipt", "checked_at", "asking_agency", "asked_by", "context", "outcome", "measures")
+_INSERT_TRAIL = insert(CreditCheck.__table__)
+# On PostgreSQL the trail rows go through the driver in one batch: SQLAlchemy's per-call work (and the
+# RETURNING of ids nobody reads) cost more than the insert. ``measures`` is JSON text, as SQLAlchemy's
+# JSON type would have written it (``json.dumps``).
+_INSERT_TRAIL_POSTGRES = (
+    f"INSERT INTO credit_checks ({', '.join(_TRAIL_COLUMNS)}) "
+    f"VALUES ({', '.join('%(' + c + ')s' for c in _TRAIL_COLUMNS[:-1])}, %(measures)s::json)"
+)
+
+
+def _write_trail(ctx: Platform, trail: list[dict[str, Any]]) -> None:
+    connection = core_connection(ctx)
+    if connection.dialect.name != "postgresql":
+        connection.execute(_INSERT_TRAIL, trail)
+        return
+    rows = [{**row, "measures": json.dumps(row["measures"])} for row in trail]
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.executemany(_INSERT_TRAIL_POSTGRES, rows)
 
 
 def record_check(ctx: Platform, screened: ScreenedCheck) -> CheckAnswer:
