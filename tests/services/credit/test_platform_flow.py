@@ -608,6 +608,38 @@ def test_a_check_the_ledger_refuses_fails_alone_in_its_batch(city, monkeypatch):
     assert all(isinstance(o, checks.CheckAnswer) for i, o in enumerate(outcomes) if i != 2)
 
 
+def test_a_batch_interrupted_midway_fails_its_checks_and_the_next_check_is_recorded(city, monkeypatch):
+    """The caller that writes a batch may be interrupted (not an ``Exception``): its checks fail
+    instead of waiting for ever, and the next check writes a batch of its own."""
+    from civicbrain.services.credit import checks, recording
+    from civicbrain.services.credit.domain.names import NameKind
+
+    class Interrupted(BaseException):
+        pass
+
+    with city.unit(actor="tender-officer") as ctx:
+        first, second = (
+            checks.screen_check(
+                ctx, query=checks.CheckQuery(kind=NameKind.PERSON, identifier=f"Y{n}"), context="subsidy",
+                asking_agency="finance-bureau", asked_by="tender-officer",
+            )
+            for n in range(2)
+        )  # fmt: skip
+    real = recording.record_checks
+
+    def interrupted(ctx, screened):  # type: ignore[no-untyped-def]
+        raise Interrupted()
+
+    recorder = recording.CheckRecorder(city)
+    monkeypatch.setattr(recording, "record_checks", interrupted)
+    with pytest.raises(Interrupted):
+        recorder.record(first)
+    monkeypatch.setattr(recording, "record_checks", real)
+    answer = recorder.record(second)
+    with city.unit() as ctx:
+        assert ctx.ledger.get(answer.receipt).outcome_label == answer.result.outcome.value
+
+
 def test_rescore_all_runs_through_core_batch_with_the_same_scores_and_ledger_entries(city):
     from civicbrain.core.ledger import verify
     from civicbrain.services.credit import scores
