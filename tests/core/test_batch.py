@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 
 from civicbrain.core.batch import map_jobs, plan
@@ -23,8 +26,31 @@ def test_inline_keeps_order_and_reports_progress():
     assert seen[-1] == (5, 5)
 
 
+def die_on_three(x: int) -> int:
+    if x == 3:
+        os._exit(1)  # as a simulator's segfault does: no exception, no answer, the process is gone
+    return x
+
+
 def test_processes_isolated_per_item():
     assert map_jobs(square, list(range(6)), backend="processes", workers=2, isolate=True) == [0, 1, 4, 9, 16, 25]
+
+
+def test_an_isolated_item_whose_process_dies_costs_only_that_item_when_the_caller_says_so():
+    results = map_jobs(
+        die_on_three, range(6), backend="processes", workers=2, isolate=True, on_crash=lambda x: f"crashed {x}"
+    )
+    assert results == [0, 1, 2, "crashed 3", 4, 5]
+
+
+def test_a_dying_process_fails_the_job_without_a_crash_handler():
+    with pytest.raises(BrokenProcessPool):
+        map_jobs(die_on_three, range(6), backend="processes", workers=2, isolate=True)
+
+
+def test_a_crash_handler_needs_isolated_processes():
+    with pytest.raises(ValueError, match="isolate=True"):
+        map_jobs(square, range(3), backend="processes", on_crash=lambda x: None)
 
 
 def test_a_failing_item_fails_the_job():

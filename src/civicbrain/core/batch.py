@@ -5,7 +5,8 @@ A bulk job is a plain top-level function applied to a list of picklable items. T
 * **in-process** (``backend="inline"``): sequentially, in this interpreter — simplest to debug;
 * **in local processes** (``backend="processes"``): a process pool on this machine. With
   ``isolate=True`` every item gets a fresh process, which simulators with process-global state
-  (libsumo allows one simulation per process) need;
+  (libsumo allows one simulation per process) need; such a process that dies without an answer (a
+  simulator's segfault) fails the whole job, or only its own item when ``on_crash`` is given;
 * **on a Dask distributed cluster** (``backend="dask"``), chosen automatically when
   ``CIVICBRAIN_DASK_ADDRESS`` is set (or when a ``dask_address`` / ``Client`` is passed in).
 
@@ -19,7 +20,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -65,6 +67,7 @@ def map_jobs(
     backend: Backend | None = None,
     workers: int | None = None,
     isolate: bool = False,
+    on_crash: Callable[[T], R] | None = None,
     dask_address: str | None = None,
     dask_client: Any = None,
     progress: ProgressCallback | None = None,
@@ -73,8 +76,13 @@ def map_jobs(
 
     ``func`` must be importable by name (a module-level function) for the process and Dask
     backends. An exception in any item is re-raised here after the other items are cancelled,
-    so a failed bulk job never reports partial results as complete.
+    so a failed bulk job never reports partial results as complete. The one exception to that:
+    with ``isolate=True`` and ``on_crash``, an item whose process dies without raising anything
+    (killed, or a native library's segfault) gets ``on_crash(item)`` as its result and the other
+    items go on; the caller's result says which runs are missing, rather than losing them all.
     """
+    if on_crash is not None and not (isolate and backend == "processes"):
+        raise ValueError("on_crash needs backend='processes' with isolate=True: only there is a crash one item's")
     items = list(items)
     total = len(items)
     if dask_client is not None:
@@ -87,8 +95,10 @@ def map_jobs(
             if progress:
                 progress(i, total)
         return results
+    if chosen.backend == "processes" and isolate:
+        return _map_isolated(func, items, workers=chosen.workers, on_crash=on_crash, progress=progress)
     if chosen.backend == "processes":
-        return _map_processes(func, items, workers=chosen.workers, isolate=isolate, progress=progress)
+        return _map_processes(func, items, workers=chosen.workers, progress=progress)
     from distributed import Client  # imported lazily: most runs never need Dask
 
     with Client(chosen.dask_address) as client:  # type: ignore[no-untyped-call]
@@ -100,30 +110,54 @@ def _map_processes(
     items: list[T],
     *,
     workers: int,
-    isolate: bool,
     progress: ProgressCallback | None,
 ) -> list[R]:
     # "spawn" gives each worker a clean interpreter: no inherited simulator state or open
     # database connections from the parent, and the same behaviour on every platform.
     context = multiprocessing.get_context("spawn")
-    results: list[Any] = [None] * len(items)
-    with ProcessPoolExecutor(
-        max_workers=min(workers, max(1, len(items))),
-        mp_context=context,
-        max_tasks_per_child=1 if isolate else None,
-    ) as pool:
-        futures: dict[Future[R], int] = {pool.submit(func, item): i for i, item in enumerate(items)}
-        done = 0
-        try:
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                done += 1
-                if progress:
-                    progress(done, len(items))
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    with ProcessPoolExecutor(max_workers=min(workers, max(1, len(items))), mp_context=context) as pool:
+        return _collect({pool.submit(func, item): i for i, item in enumerate(items)}, len(items), progress)
+
+
+def _map_isolated(
+    func: Callable[[T], R],
+    items: list[T],
+    *,
+    workers: int,
+    on_crash: Callable[[T], R] | None,
+    progress: ProgressCallback | None,
+) -> list[R]:
+    """Each item in a single-use pool of one fresh process, ``workers`` of them at a time (one thread
+    each waits for its process): a process that dies breaks its own pool, not the other items'."""
+    context = multiprocessing.get_context("spawn")
+
+    def run_alone(item: T) -> R:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            try:
+                return pool.submit(func, item).result()
+            except BrokenProcessPool:
+                if on_crash is None:
+                    raise
+                return on_crash(item)
+
+    with ThreadPoolExecutor(max_workers=min(workers, max(1, len(items)))) as threads:
+        return _collect({threads.submit(run_alone, item): i for i, item in enumerate(items)}, len(items), progress)
+
+
+def _collect(futures: dict[Future[R], int], total: int, progress: ProgressCallback | None) -> list[R]:
+    """Results in item order as they finish; the first failure cancels what has not started."""
+    results: list[Any] = [None] * total
+    done = 0
+    try:
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            done += 1
+            if progress:
+                progress(done, total)
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
     return results
 
 

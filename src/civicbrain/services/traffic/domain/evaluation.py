@@ -8,11 +8,8 @@ because absolute figures move with the SUMO version.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import statistics
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from civicbrain.core.batch import map_jobs
@@ -85,19 +82,15 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def run_job_guarded(spec: RunSpec) -> dict[str, Any]:
-    """``run_job`` in a child process of its own: a crash of the simulator costs this run only.
+def _crashed_run(spec: RunSpec) -> dict[str, Any]:
+    """What a simulation that crashed leaves in the study: which seed and arm it was.
 
     SUMO 1.28 segfaults now and then inside its step with several blue-light vehicles about
-    (ingolstadt21, fixed time, seed 1, ``full``: two of them queued near one junction); a batch of
-    ``map_jobs`` would lose every run with it. The crashed run comes back marked ``crashed``.
+    (ingolstadt21, fixed time, seed 1, ``full``: two of them queued near one junction); each run has
+    a process of its own (``map_jobs(isolate=True)``), so the crash costs this run only.
     """
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(run_job, spec).result()
-        except BrokenProcessPool:
-            mode = next((getattr(p, "mode", None) for p in spec.plugins if isinstance(p, EmergencyPlugin)), None)
-            return {"crashed": True, "seed": spec.seed, "ems_mode": mode, "label": spec.label}
+    mode = next((getattr(p, "mode", None) for p in spec.plugins if isinstance(p, EmergencyPlugin)), None)
+    return {"crashed": True, "seed": spec.seed, "ems_mode": mode, "label": spec.label}
 
 
 def _ems_times(runs: Sequence[dict[str, Any]]) -> list[float]:
@@ -135,7 +128,9 @@ def emergency_study(
         for s in seeds
         for m in modes
     ]
-    runs = map_jobs(run_job_guarded, specs, backend="processes", workers=workers, isolate=True, progress=progress)
+    runs = map_jobs(
+        run_job, specs, backend="processes", workers=workers, isolate=True, on_crash=_crashed_run, progress=progress
+    )
     crashed = [(r["seed"], r["ems_mode"]) for r in runs if r.get("crashed")]
     # a crashed run drops its seed from its pair of arms (the comparison is seed by seed)
     partner = {**BASELINE, **{base: arm for arm, base in BASELINE.items()}}
