@@ -36,11 +36,12 @@ def test_processes_isolated_per_item():
     assert map_jobs(square, list(range(6)), backend="processes", workers=2, isolate=True) == [0, 1, 4, 9, 16, 25]
 
 
-def test_an_isolated_item_whose_process_dies_costs_only_that_item_when_the_caller_says_so():
+def test_an_isolated_item_whose_process_dies_costs_only_that_item_when_the_caller_says_so(caplog):
     results = map_jobs(
         die_on_three, range(6), backend="processes", workers=2, isolate=True, on_crash=lambda x: f"crashed {x}"
     )
     assert results == [0, 1, 2, "crashed 3", 4, 5]
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # the crash is absorbed, not hidden
 
 
 def test_a_dying_process_fails_the_job_without_a_crash_handler():

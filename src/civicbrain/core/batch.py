@@ -17,6 +17,7 @@ this module knowing about either.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 Backend = Literal["inline", "processes", "dask"]
 ProgressCallback = Callable[[int, int], None]
@@ -135,9 +137,12 @@ def _map_isolated(
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             try:
                 return pool.submit(func, item).result()
-            except BrokenProcessPool:
+            except BrokenProcessPool as crash:
                 if on_crash is None:
                     raise
+                # said out loud: a process that cannot even start (a script without the
+                # ``if __name__ == "__main__"`` guard under spawn) dies the same way
+                log.warning("a job's process died without an answer (%s); on_crash gives its result", crash)
                 return on_crash(item)
 
     with ThreadPoolExecutor(max_workers=min(workers, max(1, len(items)))) as threads:
