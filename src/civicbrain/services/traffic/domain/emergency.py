@@ -19,8 +19,11 @@ one ambulance at most ``max_hold_s`` seconds (45 s) per crossing; after that, or
 normal control (with its bounded wait) recovers the other approaches. An ambulance still short of a
 junction 45 s after asking is standing in a queue that its green does not discharge (the exit is
 blocked downstream); holding on only starves the crossing streets, and on Ingolstadt's closely
-spaced junctions that tips the network into gridlock: at 90 s, two of five ingolstadt21 seeds under
-fixed time locked (everyone's delay +49% and +316%), at 45 s none did.
+spaced junctions that tips the network into gridlock: at 90 s, seeds 4 and 5 of ingolstadt21 under
+fixed time locked (everyone's delay +49% and +316%), at 45 s neither did. On seeds 6-10, not used to
+choose, 45 s and 90 s both leave seed 8 partly locked (+82%, +84%), and cologne8's pooled median ratio
+is 0.80 at 45 s against 0.68 at 90 s (per seed 0.53-0.87 for both): the shorter hold trades some
+ambulance time on a network that does not lock for not locking one that does.
 
 Under fixed-time (or SUMO actuated) control the runner takes a requested junction over from its
 program and hands it back to the program's cycle clock afterwards (:mod:`.takeover`). There a
