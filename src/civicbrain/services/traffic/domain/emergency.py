@@ -23,7 +23,10 @@ spaced junctions that tips the network into gridlock: at 90 s, seeds 4 and 5 of 
 fixed time locked (everyone's delay +49% and +316%), at 45 s neither did. On seeds 6-10, not used to
 choose, 45 s and 90 s both leave seed 8 partly locked (+82%, +84%), and cologne8's pooled median ratio
 is 0.80 at 45 s against 0.68 at 90 s (per seed 0.53-0.87 for both): the shorter hold trades some
-ambulance time on a network that does not lock for not locking one that does.
+ambulance time on a network that does not lock for not locking one that does. Tried and not kept: a
+90 s hold that ends once the ambulance has stood still for 30 s with its green showing (its queue not
+moving): cologne8 0.673 over seeds 1-10 (0.706 at 45 s), but ingolstadt21 locks seeds 4, 5 and 6
+(+56%, +314%, +45%): the holds that lock the network are the ones where the queue still creeps.
 
 Under fixed-time (or SUMO actuated) control the runner takes a requested junction over from its
 program and hands it back to the program's cycle clock afterwards (:mod:`.takeover`). There a
