@@ -26,7 +26,9 @@ is 0.80 at 45 s against 0.68 at 90 s (per seed 0.53-0.87 for both): the shorter 
 ambulance time on a network that does not lock for not locking one that does. Tried and not kept: a
 90 s hold that ends once the ambulance has stood still for 30 s with its green showing (its queue not
 moving): cologne8 0.673 over seeds 1-10 (0.706 at 45 s), but ingolstadt21 locks seeds 4, 5 and 6
-(+56%, +314%, +45%): the holds that lock the network are the ones where the queue still creeps.
+(+56%, +314%, +45%): the holds that lock the network are the ones where the queue still creeps. Nor a
+90 s hold that ends after 20 s once an approach its phase keeps red has 80% of its detector covered by
+standing cars: cologne8 0.683, ingolstadt21 still locks seeds 4 and 5 (+49%, +316%).
 
 Under fixed-time (or SUMO actuated) control the runner takes a requested junction over from its
 program and hands it back to the program's cycle clock afterwards (:mod:`.takeover`). There a
