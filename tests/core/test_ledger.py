@@ -8,6 +8,7 @@ from sqlalchemy.exc import DatabaseError
 
 from civicbrain.core.errors import ValidationFailed
 from civicbrain.core.ledger import verify
+from tests.conftest import DATABASES
 
 
 def decide(ctx, subject="person:P1", label="granted"):
@@ -210,6 +211,12 @@ def test_decide_many_records_nothing_when_one_request_is_refused(runtime):
         assert ctx.decide_many([]) == []
 
 
+# Two writers racing to create a subject's key needs a database with concurrent writers: PostgreSQL only
+# (SQLite runs one writer at a time), so this test runs where the suite runs on PostgreSQL.
+POSTGRES_ONLY = [db for db in DATABASES if db == "postgresql"]
+
+
+@pytest.mark.parametrize("engine", POSTGRES_ONLY, indirect=True)
 def test_decide_many_uses_a_key_another_writer_created_while_it_waited(runtime):
     """``decide_many`` finds or creates subjects' keys in one statement; a key committed by another
     writer while that statement waited is read again, so the entry is sealed with the subject's key."""
@@ -219,8 +226,6 @@ def test_decide_many_uses_a_key_another_writer_created_while_it_waited(runtime):
 
     from civicbrain.core.ledger import subject_ref
 
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: the race cannot happen there")
     ref = subject_ref(runtime.settings.ledger_pepper, "person:raced")
     key = Fernet.generate_key()
     other = runtime.engine.connect()

@@ -184,11 +184,6 @@ _APPEND_POSTGRES = (
 )
 _SUBJECT_KEY = select(SubjectKey.key).where(SubjectKey.subject_ref == bindparam("ref"))
 _INSERT_SUBJECT_KEY = insert(cast(Table, SubjectKey.__table__))
-_GET_OR_CREATE_KEY_POSTGRES = (
-    "WITH created AS (INSERT INTO core_subject_keys (subject_ref, key, created_at) "
-    "VALUES (%(ref)s, %(key)s, %(created_at)s) ON CONFLICT (subject_ref) DO NOTHING RETURNING key) "
-    "SELECT key FROM created UNION ALL SELECT key FROM core_subject_keys WHERE subject_ref = %(ref)s LIMIT 1"
-)
 # Many subjects' keys in one round trip: create the missing ones and read them all. The read sees
 # the keys that existed when the statement began and the ones it created; a key that a concurrent
 # writer created meanwhile is seen by neither (``ON CONFLICT DO NOTHING`` waits for that writer and
@@ -357,7 +352,8 @@ class Ledger:
         return receipts
 
     def _load_ciphers(self, refs: set[str]) -> None:
-        """Find or create the keys of ``refs`` not yet cached: two round trips on PostgreSQL for all of them."""
+        """Find or create the keys of ``refs`` not yet cached: one round trip on PostgreSQL for all of them
+        (a second only for keys a concurrent writer created meanwhile)."""
         missing = sorted(refs - set(self._ciphers))
         if not missing:
             return
@@ -407,31 +403,18 @@ class Ledger:
         cached = self._ciphers.get(ref)
         if cached is not None:
             return cached
-        key: bytes | None
         if create and self.session.get_bind().dialect.name == "postgresql":
-            key = self._key_postgres(ref)
-        else:
-            key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar()
-            if key is None:
-                if not create:
-                    return None
-                key = Fernet.generate_key()
-                self.session.execute(_INSERT_SUBJECT_KEY, {"subject_ref": ref, "key": key, "created_at": self.clock()})
+            self._load_ciphers({ref})  # one round trip, safe when two writers race to create the key
+            return self._ciphers[ref]
+        key = self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar()
+        if key is None:
+            if not create:
+                return None
+            key = Fernet.generate_key()
+            self.session.execute(_INSERT_SUBJECT_KEY, {"subject_ref": ref, "key": key, "created_at": self.clock()})
         cipher = Fernet(key)
         self._ciphers[ref] = cipher
         return cipher
-
-    def _key_postgres(self, ref: str) -> bytes:
-        """The subject's key, created if new, in one round trip; safe when two writers race to create it.
-
-        ``ON CONFLICT DO NOTHING`` waits for a concurrent creator and then yields nothing; the
-        statement's snapshot may predate that creator's commit, hence the second look.
-        """
-        params = {"ref": ref, "key": Fernet.generate_key(), "created_at": self.clock()}
-        found = self._driver().execute(_GET_OR_CREATE_KEY_POSTGRES, params).fetchone()
-        if found is None:
-            return bytes(self.session.execute(_SUBJECT_KEY, {"ref": ref}).scalar_one())
-        return bytes(found[0])
 
     def _driver(self) -> Any:
         """The psycopg connection under this session's transaction (PostgreSQL hot paths only)."""
