@@ -676,3 +676,46 @@ def test_rescore_all_runs_through_core_batch_with_the_same_scores_and_ledger_ent
     assert all(again[p][:2] == batch[p][:2] and again[p][2] != batch[p][2] for p in opted)
     with city.unit() as ctx:
         assert verify(ctx.session).ok
+
+
+def test_the_name_keys_posting_counts_follow_every_change_of_the_keys(api, city):
+    """A check weighs its name keys by their posting counts, kept in ``credit_name_key_counts`` rather
+    than counted per check: indexing, a change of names and erasure must each move them."""
+    from sqlalchemy import func
+
+    from civicbrain.services.credit.candidates import index_pending
+    from civicbrain.services.credit.models import CreditNameKey, CreditNameKeyCount, CreditSubject
+
+    def counts_match_the_keys(ctx: Any) -> dict[str, int]:
+        held = dict(ctx.session.execute(select(CreditNameKey.key, func.count()).group_by(CreditNameKey.key)).all())
+        kept = dict(ctx.session.execute(select(CreditNameKeyCount.key, CreditNameKeyCount.postings)).all())
+        assert {k: n for k, n in kept.items() if n} == held
+        return held
+
+    with city.unit() as ctx:
+        assert index_pending(ctx) > 0  # the seeded listed subjects, indexed at the first check
+        before = counts_match_the_keys(ctx)
+        subject = ctx.session.get(CreditSubject, f"person-{WANG_FANG_ID}")
+        subject.aliases = [*subject.aliases, "Fang Wang-Li"]
+        subject.names_indexed = False
+    with city.unit() as ctx:
+        assert index_pending(ctx) == 1
+        renamed = counts_match_the_keys(ctx)
+        assert set(renamed) > set(before)  # the alias's own keys
+    # Wang Fang's notice is withdrawn on her objection; erasure then removes her subject and its keys.
+    objected = api.post(
+        f"/api/v1/credit/listings/{wang_fang_listing(api)['id']}/objection",
+        json={"grounds": "I paid the landlord in August."},
+        headers=auth(api, "citizen"),
+    ).json()
+    overturn = {"outcome": "overturned", "reasons": "The landlord confirms payment."}
+    decided = api.post(
+        f"/api/v1/appeals/{objected['appeal_id']}/decision", json=overturn, headers=auth(api, "reviewer")
+    )
+    assert decided.status_code == 200, decided.text
+    with city.unit(actor="admin") as ctx:
+        ctx.privacy.erase("P0001")
+    with city.unit() as ctx:
+        assert ctx.session.get(CreditSubject, f"person-{WANG_FANG_ID}") is None
+        erased = counts_match_the_keys(ctx)
+        assert sum(erased.values()) < sum(renamed.values())

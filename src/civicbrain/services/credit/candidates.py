@@ -12,9 +12,10 @@ ended leaves its subject's keys in place (the subject may be listed again); the 
 runs on the few ranked candidates, and the ranking reads ``RANK_DEPTH`` times more than it keeps,
 so ended listings cannot crowd out a listing in force.
 
-A check costs a bounded number of index reads: a key's postings are counted only up to
-``MAX_POSTINGS + 1`` (a key more common than that cannot narrow anything, so its exact size does not
-matter), and the ranking runs in the database over the usable keys' postings.
+A check costs a bounded number of index reads: each key's posting count is one row of
+``credit_name_key_counts`` (kept in step by ``write_name_keys``, the only writer of the keys), keys
+held by more than ``MAX_POSTINGS`` subjects are left out, and the ranking runs in the database over
+the usable keys' postings.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Insert,
     Row,
     and_,
     bindparam,
@@ -38,15 +40,16 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from civicbrain.core.context import Platform
 from civicbrain.services.credit.domain.blocking import name_keys
 from civicbrain.services.credit.domain.listing import ListingState
 from civicbrain.services.credit.domain.matching import SubjectRecord
 from civicbrain.services.credit.domain.names import NameKind
-from civicbrain.services.credit.models import CreditListing, CreditNameKey, CreditSubject
+from civicbrain.services.credit.models import CreditListing, CreditNameKey, CreditNameKeyCount, CreditSubject
 from civicbrain.services.credit.store import ListedSubject
 
 # Keys shared by more listed subjects than this are not read: each adds little to a candidate's
@@ -68,15 +71,43 @@ class Candidate:
 
 def index_subject(ctx: Platform, subject: CreditSubject) -> None:
     """(Re)write a subject's blocking keys: all its names if it has a listing, none otherwise."""
-    ctx.session.execute(delete(CreditNameKey).where(CreditNameKey.subject_id == subject.id))
     listed = ctx.session.scalar(select(CreditListing.id).where(CreditListing.subject_id == subject.id).limit(1))
     keys: set[str] = set()
     if listed is not None:
         for name in {subject.name, *subject.aliases}:
             keys |= {k[:120] for k in name_keys(name, NameKind(subject.kind))}
-    if keys:
-        ctx.session.execute(insert(CreditNameKey), [{"key": k, "subject_id": subject.id} for k in sorted(keys)])
+    write_name_keys(ctx, subject.id, keys)
     subject.names_indexed = True
+
+
+def write_name_keys(ctx: Platform, subject_id: str, keys: set[str]) -> None:
+    """Make ``keys`` the subject's blocking keys (none: the subject leaves the index), and move the
+    keys' posting counts with them. Every change to ``credit_name_keys`` goes through here, so a
+    count is always the number of the key's rows."""
+    held = set(ctx.session.scalars(select(CreditNameKey.key).where(CreditNameKey.subject_id == subject_id)))
+    added, removed = keys - held, held - keys
+    if removed:
+        ctx.session.execute(
+            delete(CreditNameKey).where(CreditNameKey.subject_id == subject_id, CreditNameKey.key.in_(sorted(removed)))
+        )
+    if added:
+        ctx.session.execute(insert(CreditNameKey), [{"key": k, "subject_id": subject_id} for k in sorted(added)])
+    deltas = {k: 1 for k in added} | {k: -1 for k in removed}
+    if deltas:
+        # In key order, so two writers sharing common keys take their row locks in the same order.
+        ctx.session.execute(_count_upsert(ctx), [{"key": k, "postings": deltas[k]} for k in sorted(deltas)])
+
+
+def _count_upsert(ctx: Platform) -> Insert:
+    """Add each row's ``postings`` to the key's count (a new key starts from it)."""
+    dialect = ctx.session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"name key counts need PostgreSQL or SQLite, not {dialect}")
+    statement = (postgres_insert if dialect == "postgresql" else sqlite_insert)(CreditNameKeyCount)
+    counts = CreditNameKeyCount.__table__
+    return statement.on_conflict_do_update(
+        index_elements=[counts.c.key], set_={"postings": counts.c.postings + statement.excluded.postings}
+    )
 
 
 def index_pending(ctx: Platform) -> int:
@@ -112,6 +143,7 @@ def _is_postgres(ctx: Platform) -> bool:
 _SUBJECTS = CreditSubject.__table__
 _LISTINGS = CreditListing.__table__
 _NAME_KEYS = CreditNameKey.__table__
+_KEY_COUNTS = CreditNameKeyCount.__table__
 _SUBJECT_COLUMNS = (
     _SUBJECTS.c.id, _SUBJECTS.c.kind, _SUBJECTS.c.name, _SUBJECTS.c.aliases, _SUBJECTS.c.birth_date,
     _SUBJECTS.c.country, _SUBJECTS.c.identifier, _SUBJECTS.c.person_id,
@@ -130,15 +162,16 @@ _BY_IDENTIFIER = (
     .join(_LISTINGS, _IN_FORCE)
     .where(_SUBJECTS.c.identifier == bindparam("identifier"))
 )
-_EXACT_POSTINGS = select(func.count()).select_from(_NAME_KEYS).where(_NAME_KEYS.c.key == bindparam("key"))
+_POSTING_COUNTS = select(_KEY_COUNTS.c.key, _KEY_COUNTS.c.postings).where(
+    _KEY_COUNTS.c.key.in_(bindparam("keys", expanding=True))
+)
 
 # On PostgreSQL the name path is two fixed texts over arrays: the keys' posting counts (with the
 # planner's estimate of the listings, the N of the keys' IDF), then the ranking joined with the
 # listings in force and the subjects' columns, in one round trip.
 _POSTING_COUNTS_POSTGRES = text(
-    "SELECT k, (SELECT count(*) FROM (SELECT 1 FROM credit_name_keys n WHERE n.key = k LIMIT :cap) c), "
-    "(SELECT reltuples FROM pg_class WHERE oid = to_regclass('credit_listings')) "
-    "FROM unnest(CAST(:keys AS text[])) AS k"
+    "SELECT c.key, c.postings, (SELECT reltuples FROM pg_class WHERE oid = to_regclass('credit_listings')) "
+    "FROM credit_name_key_counts c WHERE c.key = ANY(CAST(:keys AS text[]))"
 )
 _RANKED_IN_FORCE_POSTGRES = text(
     "WITH ranked AS (SELECT n.subject_id, sum(u.w) AS score FROM credit_name_keys n "
@@ -184,19 +217,15 @@ def _query_keys(query: SubjectRecord) -> list[str]:
 
 
 def _posting_counts(ctx: Platform, keys: list[str]) -> tuple[dict[str, int], int | None]:
-    """How many subjects hold each key, counted up to ``MAX_POSTINGS + 1``, in one round trip; with
+    """How many subjects hold each key (keys nobody holds left out), in one round trip; with
     PostgreSQL's estimate of the number of listings (None elsewhere, or before the first ANALYZE)."""
     if _is_postgres(ctx):
-        rows = core_connection(ctx).execute(_POSTING_COUNTS_POSTGRES, {"keys": keys, "cap": MAX_POSTINGS + 1}).all()
+        rows = core_connection(ctx).execute(_POSTING_COUNTS_POSTGRES, {"keys": keys}).all()
         estimate = rows[0][2] if rows else None
         total = int(estimate) if estimate is not None and estimate > 0 else None  # -1 or 0: never analysed
-        return {str(key): int(n) for key, n, _ in rows if n}, total
-    parts = []
-    for key in keys:
-        postings = select(literal(1)).where(CreditNameKey.key == key).limit(MAX_POSTINGS + 1).subquery()
-        parts.append(select(literal(key).label("key"), select(func.count()).select_from(postings).scalar_subquery()))
-    rows = core_connection(ctx).execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
-    return {str(key): int(n) for key, n in rows if n}, None
+        return {str(key): int(n) for key, n, _ in rows if n > 0}, total
+    rows = core_connection(ctx).execute(_POSTING_COUNTS, {"keys": keys}).all()
+    return {str(key): int(n) for key, n in rows if n > 0}, None
 
 
 def _usable_weights(ctx: Platform, keys: list[str]) -> dict[str, float]:
@@ -209,9 +238,9 @@ def _usable_weights(ctx: Platform, keys: list[str]) -> dict[str, float]:
     if not sizes:
         return {}
     usable = {k: n for k, n in sizes.items() if n <= MAX_POSTINGS}
-    if not usable:  # only common keys ("Wang Wei"): the rarest still narrows, counted exactly
+    if not usable:  # only common keys ("Wang Wei"): the rarest still narrows
         rarest = min(sizes, key=lambda k: (sizes[k], k))
-        usable = {rarest: int(core_connection(ctx).execute(_EXACT_POSTINGS, {"key": rarest}).scalar() or 1)}
+        usable = {rarest: sizes[rarest]}
     if total is None:
         total = int(core_connection(ctx).execute(select(func.count()).select_from(_LISTINGS)).scalar() or 1)
     total = max(total, 1)

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from civicbrain.core.context import Platform
+from civicbrain.services.credit.candidates import write_name_keys
 from civicbrain.services.credit.domain.listing import TERMINAL_STATES
 from civicbrain.services.credit.models import (
     CreditJudgement,
     CreditListing,
-    CreditNameKey,
     CreditScoreOptIn,
     CreditSubject,
 )
@@ -50,7 +50,7 @@ def on_erase(ctx: Platform, person_id: str) -> None:
         remaining = ctx.session.scalar(select(CreditListing.id).where(CreditListing.subject_id == subject.id).limit(1))
         if remaining is None:
             ctx.session.execute(delete(CreditJudgement).where(CreditJudgement.candidate_id == subject.id))
-            ctx.session.execute(delete(CreditNameKey).where(CreditNameKey.subject_id == subject.id))
+            write_name_keys(ctx, subject.id, set())
             ctx.session.delete(subject)
         else:
             subject.person_id = None

@@ -49,6 +49,18 @@ class CreditNameKey(Base):
     subject_id: Mapped[str] = mapped_column(ForeignKey("credit_subjects.id"), primary_key=True, index=True)
 
 
+class CreditNameKeyCount(Base):
+    """How many subjects hold each blocking key (its posting count), kept with ``credit_name_keys`` by
+    ``candidates.write_name_keys``. A check weighs its keys by their rarity; counting a common key's
+    postings in the index on every check (a surname shared by thousands) cost more than the rest of
+    the check's queries together."""
+
+    __tablename__ = "credit_name_key_counts"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    postings: Mapped[int] = mapped_column(Integer)
+
+
 class CreditList(Base):
     """A published blacklist or redlist: owner, legal basis, criteria, tier, maximum duration."""
 
