@@ -90,7 +90,7 @@ from civicbrain.demo.city import AGENCIES as CITY_AGENCIES  # noqa: E402
 from civicbrain.migrations.runner import upgrade_engine  # noqa: E402
 from civicbrain.services.credit.catalogue import EXTRA_AGENCIES, LISTS, MEMORANDA  # noqa: E402
 from civicbrain.services.credit.domain import listing as due  # noqa: E402
-from civicbrain.services.credit.domain.blocking import name_keys  # noqa: E402
+from civicbrain.services.credit.domain.blocking import birth_keys, name_keys  # noqa: E402
 from civicbrain.services.credit.domain.listing import HumanReviewer  # noqa: E402
 from civicbrain.services.credit.domain.names import NameKind  # noqa: E402
 from civicbrain.services.credit.feeds import ENFORCEMENT_OUTCOMES  # noqa: E402
@@ -366,7 +366,8 @@ def name_key_rows(sizes: Sizes) -> Iterator[tuple[Any, ...]]:
     cannot be a check's hit, so the screening index does not hold it."""
     for j in range(sizes.listings):
         i = listed_subject(j, sizes)
-        for key in keys_of(person_name(i)):
+        keys = keys_of(person_name(i))
+        for key in (*keys, *sorted(k[:120] for k in birth_keys(keys, [birth_date(i)]))):
             yield (key, subject_id(i))
 
 

@@ -141,6 +141,21 @@ def test_blocking_finds_variants_and_skips_strangers() -> None:
     assert all(c.id != "e2" for c in index.candidates(person("q", "MOHAMED LAKAHL")))
 
 
+def test_blocking_finds_the_namesake_born_on_the_querys_birth_date() -> None:
+    """Namesakes share every name key and tie; a query's birth date must bring the right one into the
+    few candidates compared, however many namesakes sort before it."""
+    index = CandidateIndex()
+    index.add_all(person(f"e{i:02d}", "Zhang Wei", f"{1950 + i}-03-07") for i in range(40))
+    index.add(person("stranger", "Li Na", "1989-03-07"))  # born the same day: no name key, no birth key
+    found = [c.id for c in index.candidates(person("q", "Zhang Wei", "1989-03-07"), limit=5)]
+    assert found[0] == "e39"
+    assert "stranger" not in found
+    by_year = [c.id for c in index.candidates(person("q", "Zhang Wei", "1989"), limit=5)]
+    assert by_year[0] == "e39"
+    best = screen(Matcher(), index, person("q", "Zhang Wei", "1989-03-07"), limit=5)[0]
+    assert best.candidate_id == "e39" and best.is_match and best.score == 1.0
+
+
 def test_blocking_puts_identifier_hits_first() -> None:
     index = CandidateIndex()
     index.add(person("e1", "Li Na", ids=("91350100M000100Y43",)))

@@ -719,3 +719,39 @@ def test_the_name_keys_posting_counts_follow_every_change_of_the_keys(api, city)
         assert ctx.session.get(CreditSubject, f"person-{WANG_FANG_ID}") is None
         erased = counts_match_the_keys(ctx)
         assert sum(erased.values()) < sum(renamed.values())
+
+
+def test_a_check_by_name_and_birth_date_finds_the_listed_namesake_among_many(city, clock):
+    """Thirty listed people called Wang Fang share every name key; the one born on the asked date must be
+    among the candidates compared (``CANDIDATES``) even though thirty namesakes sort before it."""
+    from dataclasses import replace
+
+    from civicbrain.services.credit.candidates import CANDIDATES, candidate_subjects
+    from civicbrain.services.credit.domain.matching import SubjectRecord
+    from civicbrain.services.credit.domain.names import NameKind
+    from civicbrain.services.credit.models import CreditSubject
+    from civicbrain.services.credit.store import listing_of, new_listing_row
+
+    clock.advance(days=16)
+    with city.unit() as ctx:
+        service.expire_due(ctx)  # Wang Fang's listing takes effect: the namesakes copy it
+        (original,) = ctx.session.scalars(select(CreditListing).where(CreditListing.subject_id.like("person-%")))
+        listing = listing_of(original)
+        namesakes = CANDIDATES + 10
+        for n in range(namesakes):
+            subject_id = f"person-namesake-{n:02d}"
+            ctx.session.add(
+                CreditSubject(
+                    id=subject_id, kind="person", name="Wang Fang", aliases=[], birth_date=f"{1940 + n}-06-01",
+                    country="cn", identifier=None, person_id=None, names_indexed=False, created_at=ctx.now(),
+                )
+            )  # fmt: skip
+            ctx.session.flush()  # the subject row before its listing (no ORM relationship orders them)
+            namesake = replace(listing, id=f"listing-namesake-{n:02d}", subject_id=subject_id)
+            ctx.session.add(new_listing_row(namesake, original.origin_instance, ctx.now()))
+    last = f"{1940 + namesakes - 1}-06-01"
+    query = SubjectRecord(id="q", kind=NameKind.PERSON, names=("Wang Fang",), birth_dates=(last,))
+    with city.unit() as ctx:
+        found = candidate_subjects(ctx, query, ctx.now())
+    assert len(found) == CANDIDATES
+    assert found[0] == f"person-namesake-{namesakes - 1:02d}"

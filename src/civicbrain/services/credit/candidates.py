@@ -45,7 +45,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from civicbrain.core.context import Platform
-from civicbrain.services.credit.domain.blocking import name_keys
+from civicbrain.services.credit.domain.blocking import birth_keys, name_keys
 from civicbrain.services.credit.domain.listing import ListingState
 from civicbrain.services.credit.domain.matching import SubjectRecord
 from civicbrain.services.credit.domain.names import NameKind
@@ -74,10 +74,19 @@ def index_subject(ctx: Platform, subject: CreditSubject) -> None:
     listed = ctx.session.scalar(select(CreditListing.id).where(CreditListing.subject_id == subject.id).limit(1))
     keys: set[str] = set()
     if listed is not None:
-        for name in {subject.name, *subject.aliases}:
-            keys |= {k[:120] for k in name_keys(name, NameKind(subject.kind))}
+        birth_dates = [subject.birth_date] if subject.birth_date else []
+        keys = stored_keys([subject.name, *subject.aliases], NameKind(subject.kind), birth_dates)
     write_name_keys(ctx, subject.id, keys)
     subject.names_indexed = True
+
+
+def stored_keys(names: Iterable[str], kind: NameKind, birth_dates: Iterable[str]) -> set[str]:
+    """``blocking.record_keys`` as the key column holds them (120 characters): the birth-date keys are
+    built on the stored joined keys, so a subject's and a query's keys meet whatever their length."""
+    keys: set[str] = set()
+    for name in names:
+        keys |= {k[:120] for k in name_keys(name, kind)}
+    return keys | {k[:120] for k in birth_keys(keys, birth_dates)}
 
 
 def write_name_keys(ctx: Platform, subject_id: str, keys: set[str]) -> None:
@@ -210,10 +219,7 @@ def _grouped(rows: Iterable[Any]) -> dict[str, Candidate]:
 
 
 def _query_keys(query: SubjectRecord) -> list[str]:
-    keys: set[str] = set()
-    for name in query.names:
-        keys |= {k[:120] for k in name_keys(name, query.kind)}
-    return sorted(keys)
+    return sorted(stored_keys(query.names, query.kind, query.birth_dates))
 
 
 def _posting_counts(ctx: Platform, keys: list[str]) -> tuple[dict[str, int], int | None]:

@@ -11,6 +11,13 @@ shared): they cannot narrow anything, and reading them is what would make a larg
 slow. The adjacent-pair and joined keys ("wangxiaoming") stay rare even when every
 single token is common, which is what Chinese names need.
 
+Names alone cannot tell namesakes apart: a list of millions holds hundreds of people called
+Zhang Wei, who all share the same keys and tie, so the one a query's birth date points at would
+be among the top ``limit`` only by chance. The joined key qualified by the birth year and by the
+full date ("jy:zhangwei|1980", "jd:zhangwei|1980-05-05", ``birth_keys``) is held by the few
+namesakes born then, so they rank first. Only a shared name earns these keys: a stranger born
+the same day shares none of them.
+
 For lists of 10^6-10^7 entries the service persists ``name_keys`` in an indexed table
 (key, subject) and runs the same ranking in SQL; this class is the in-memory reference.
 
@@ -26,7 +33,7 @@ from collections.abc import Iterable
 
 from rigour.text.phonetics import metaphone
 
-from civicbrain.services.credit.domain.matching import Matcher, MatchResult, SubjectRecord
+from civicbrain.services.credit.domain.matching import Matcher, MatchResult, SubjectRecord, date_parts
 from civicbrain.services.credit.domain.names import NameKind, analyze, han_to_latin, has_han
 
 _PREFIX_LENGTH = 4
@@ -61,6 +68,31 @@ def name_keys(name: str, kind: NameKind) -> set[str]:
     return keys
 
 
+def birth_keys(keys: Iterable[str], birth_dates: Iterable[str]) -> set[str]:
+    """The joined-name keys among ``keys`` qualified by each birth date's year and, for a full date, the
+    date (``name_keys`` of the same names first: only they hold the joined keys)."""
+    joined = sorted(k[2:] for k in keys if k.startswith("j:"))
+    qualified: set[str] = set()
+    for value in birth_dates:
+        parts = date_parts(value)
+        if not parts:
+            continue
+        year = f"{parts[0]:04d}"
+        for name in joined:
+            qualified.add(f"jy:{name}|{year}")
+            if len(parts) == 3:
+                qualified.add(f"jd:{name}|{year}-{parts[1]:02d}-{parts[2]:02d}")
+    return qualified
+
+
+def record_keys(record: SubjectRecord) -> set[str]:
+    """All blocking keys of a list entry or a query: its names' keys and their birth-date qualified joins."""
+    keys: set[str] = set()
+    for name in record.names:
+        keys |= name_keys(name, record.kind)
+    return keys | birth_keys(keys, record.birth_dates)
+
+
 class CandidateIndex:
     """An inverted index from blocking keys to list entries."""
 
@@ -85,9 +117,7 @@ class CandidateIndex:
         if record.id in self._records:
             self.remove(record.id)
         self._records[record.id] = record
-        keys: set[str] = set()
-        for name in record.names:
-            keys |= name_keys(name, record.kind)
+        keys = record_keys(record)
         self._keys_of[record.id] = keys
         for key in keys:
             self._postings[key].add(record.id)
@@ -115,9 +145,7 @@ class CandidateIndex:
             found.extend(sorted(self._by_identifier.get(identifier, ())))
         total = max(len(self._records), 1)
         scores: dict[str, float] = defaultdict(float)
-        keys: set[str] = set()
-        for name in query.names:
-            keys |= name_keys(name, query.kind)
+        keys = record_keys(query)
         postings = sorted(
             ((key, self._postings[key]) for key in keys if self._postings.get(key)), key=lambda kp: len(kp[1])
         )

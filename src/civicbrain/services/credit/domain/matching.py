@@ -153,7 +153,7 @@ class InMemoryJudgementStore:
 
 
 @lru_cache(maxsize=65536)  # a check compares one query date with ~20 candidates' dates, which repeat
-def _date_parts(value: str) -> tuple[int, ...]:
+def date_parts(value: str) -> tuple[int, ...]:
     """'1969-7-16' -> (1969, 7, 16); unparseable tails are dropped, not guessed."""
     parts: list[int] = []
     for piece in value.strip()[:10].split("-"):
@@ -175,8 +175,8 @@ def _dob_disagreement(query: tuple[int, ...], candidate: tuple[int, ...]) -> tup
 
 
 def _dob_feature(query: SubjectRecord, candidate: SubjectRecord) -> FeatureScore | None:
-    query_dates = [d for d in (_date_parts(v) for v in query.birth_dates) if d]
-    candidate_dates = [d for d in (_date_parts(v) for v in candidate.birth_dates) if d]
+    query_dates = [d for d in (date_parts(v) for v in query.birth_dates) if d]
+    candidate_dates = [d for d in (date_parts(v) for v in candidate.birth_dates) if d]
     if not query_dates or not candidate_dates:
         return None
     mildest: tuple[float, str] | None = None
