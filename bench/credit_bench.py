@@ -12,7 +12,7 @@ Protocol (stated with the figures, written to bench/results/credit_bench.json):
    labels partly overlap the name pairs (nk_checks) and sometimes disagree with them.
 3. Screening (OpenSanctions qarin fixtures). The list holds the 683 untreated UN names;
    each treated name (typos, dropped or split parts, reordering) is screened against it
-   through candidate generation (top 20 by blocking keys) and the matcher. Recall: the
+   through candidate generation (top 10 by blocking keys, as the check API) and the matcher. Recall: the
    treated name matches its own untreated entry. False positives: any of the 2,000
    synthetic people matches any list entry. Run twice: names only (the primary protocol:
    yente's candidate-generation fixtures are name fixtures) and with birth dates as
@@ -48,7 +48,7 @@ from civicbrain.services.credit.domain.evaluation import (  # noqa: E402
 from civicbrain.services.credit.domain.matching import DEFAULT_THRESHOLD, Matcher, SubjectRecord  # noqa: E402
 from civicbrain.services.credit.domain.names import NameKind  # noqa: E402
 
-CANDIDATES = 20
+CANDIDATES = 10  # as the check API compares (credit.candidates.CANDIDATES)
 
 
 def _read_people(path: Path) -> list[dict[str, str]]:

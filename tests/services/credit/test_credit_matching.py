@@ -99,10 +99,23 @@ def test_qualifiers_lower_but_never_raise() -> None:
     far = matcher.compare(person("q", "Sergei Lavrov", "1950-03-21", "ru"), person("c", "Sergey Lavrov", "1971", "fr"))
     assert same.is_match
     assert not far.is_match
-    assert far.features["dob_mismatch"].contribution == pytest.approx(-0.3)
+    assert far.features["dob_mismatch"].contribution == pytest.approx(-0.35)
     assert far.features["country_mismatch"].contribution == pytest.approx(-0.2)
     weak = matcher.compare(person("q", "Anna Schmidt", "1950-03-21"), person("c", "Anna Becker", "1950-03-21"))
     assert weak.score < DEFAULT_THRESHOLD  # an agreeing birth date adds nothing
+
+
+def test_a_namesake_born_in_another_year_is_not_a_match_but_a_year_apart_still_is() -> None:
+    """A check restricts on a match: a listed Zhang Wei born in 1950 is not the Zhang Wei born in 1989,
+    while a birth date a year off (approximate, converted, mistyped) still leaves a perfect name a match."""
+    matcher = Matcher()
+    decades = matcher.compare(person("q", "Zhang Wei", "1989-03-07"), person("c", "Zhang Wei", "1950-11-20"))
+    assert not decades.is_match and decades.score == pytest.approx(0.65)
+    assert "birth years 1989 and 1950 differ" in decades.explanation
+    near = matcher.compare(person("q", "Zhang Wei", "1989-03-07"), person("c", "Zhang Wei", "1990-03-07"))
+    assert near.is_match
+    undated = matcher.compare(person("q", "Zhang Wei"), person("c", "Zhang Wei", "1950-11-20"))
+    assert undated.is_match  # no date asked: the name alone decides, as before
 
 
 def test_reviewer_judgement_excludes_candidate_for_that_subject_only() -> None:

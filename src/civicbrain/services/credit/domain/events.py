@@ -17,7 +17,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _jsonable(value: Any) -> Any:
-    """A JSON-ready copy of ``value``. A check's event carries ~20 candidates' evidence (a few hundred
+    """A JSON-ready copy of ``value``. A check's event carries ~10 candidates' evidence (a few hundred
     plain values), so plain values, dicts and lists are recognised by exact type before anything else."""
     kind = type(value)
     if kind in _PLAIN:
