@@ -79,8 +79,15 @@ CHECK = AlgorithmCard(
             protocol="name_bench_cases.dev.csv, same pairs, same run",
         ),
     ),
-    risks=("A namesake is matched and refused a tender.",),
-    mitigations=("Match evidence travels with every measure; reviewers exclude false positives.",),
+    risks=(
+        "A namesake is matched and refused a tender (by name alone, or born within a year of the listed person).",
+        "A listed person whose recorded birth year is wrong by more than a year is not matched by name and birth "
+        "date (an ID number check still finds them).",
+    ),
+    mitigations=(
+        "Match evidence travels with every measure; reviewers exclude false positives.",
+        "Namesakes born in another year are not matches, and the namesake born on the asked date is ranked first.",
+    ),
     favourable_outcomes=("allow", "priority"),
     status="live",
 )

@@ -32,7 +32,9 @@ from civicbrain.services.credit.domain.matching import MatchResult, SubjectRecor
 from civicbrain.services.credit.domain.score import BenefitKind, ScoreGrant
 
 CHECK_ALGORITHM = "credit-check"
-CHECK_VERSION = "1.0"
+# 1.1: matcher 1.1 (a birth year more than one apart rules a name match out), 10 candidates compared, and
+# namesakes ranked by birth date; decisions recorded under 1.0 keep their version in the ledger.
+CHECK_VERSION = "1.1"
 
 
 class MeasureEffect(StrEnum):
