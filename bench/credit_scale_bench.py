@@ -471,8 +471,10 @@ def populate(engine: Engine, runtime: Runtime, sizes: Sizes, console: Console) -
 # --- 1. intake -----------------------------------------------------------------------------------
 
 
-def write_outcomes_csv(path: Path, rows: int, sizes: Sizes) -> Path:
-    """Enforcement outcomes about existing subjects; every tenth names a resident who may opt in to the score."""
+def write_outcomes_csv(path: Path, rows: int, sizes: Sizes, batch: str = "") -> Path:
+    """Enforcement outcomes about existing subjects; every tenth names a resident who may opt in to the score.
+    ``batch`` goes into the case numbers: a kept schema has taken earlier runs' rows, which the exchange
+    would (rightly) skip as duplicates."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["case_number", "subject_kind", "subject_name", "id_number", "birth_date", "person_id",
@@ -480,15 +482,16 @@ def write_outcomes_csv(path: Path, rows: int, sizes: Sizes) -> Path:
         for r in range(rows):
             i = (r * 7) % sizes.subjects
             person = f"R{r // 10 % max(sizes.optins, 1):08d}" if r % 10 == 0 else ""
-            writer.writerow([f"(2026) Min 01 Zhi {r}", "person", person_name(i), id_number(i), birth_date(i), person,
-                             f"pay RMB {1000 + r % 90_000}", "performed" if r % 3 == 0 else "unperformed",
+            writer.writerow([f"(2026) Min 01 Zhi {batch}{r}", "person", person_name(i), id_number(i), birth_date(i),
+                             person, f"pay RMB {1000 + r % 90_000}", "performed" if r % 3 == 0 else "unperformed",
                              (NOW.date() - timedelta(days=r % 700)).isoformat()])  # fmt: skip
     return path
 
 
 def bench_intake(runtime: Runtime, sizes: Sizes, console: Console) -> Result:
     with tempfile.TemporaryDirectory(prefix="cb-credit-bench-") as folder:
-        path = write_outcomes_csv(Path(folder) / "enforcement_outcomes.csv", sizes.intake_rows, sizes)
+        batch = f"{uuid.uuid4().hex[:8]}-"  # fresh rows, also in a kept schema
+        path = write_outcomes_csv(Path(folder) / "enforcement_outcomes.csv", sizes.intake_rows, sizes, batch)
         with runtime.unit(actor="bench") as ctx, progress_bar(console) as bar:
             feed = ctx.exchange.feed(ENFORCEMENT_OUTCOMES.agency_id, ENFORCEMENT_OUTCOMES.name)
             task = bar.add_task("intake (ingest_file)", total=sizes.intake_rows)
