@@ -291,14 +291,21 @@ def emergency_card(bench: dict[str, Any] | None, full_bench: dict[str, Any] | No
         inputs=SIGNAL_INPUTS,
         method="An emergency vehicle announces its route (as transponders do); each junction within "
         "max(lookahead_m, lookahead_s x speed) ahead is asked for the phase serving its movement, through the "
-        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s. Under "
+        "same safety layer (clearance and minimum green kept); a junction is held at most max_hold_s, or "
+        "near_hold_s once the vehicle is within near_m of its stop line. No green is asked while every lane the "
+        "vehicle's movement leads into stands full by its exit detector (its green would move no one), unless the "
+        "next junction on the route, which empties that exit, is already granted to it; a vehicle standing "
+        "stuck_s under its own green behind a waiting car asks the phase that lets its whole lane go. Under "
         "fixed-time or actuated programs the requested junction is taken over from its program at its current "
         "green and handed back through clearance to the phase its cycle clock shows, so offsets are kept. Arm "
         "'full' adds blue-light driving (traffic forms a rescue lane), 'preempt' is the green wave alone.",
         parameters=params,
         performance=tuple(figures),
         risks=("Cross traffic waits longer while the green wave holds.",),
-        mitigations=("The hold per junction is bounded; clearance is never shortened.",),
+        mitigations=(
+            "The hold per junction is bounded; clearance is never shortened; a junction whose green cannot move "
+            "the vehicle's queue (its exit full) is not held.",
+        ),
         status="live" if benchmarks.emergency_supported_live(full_bench, arm) else "shadow",
     )
 
