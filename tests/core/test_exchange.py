@@ -117,3 +117,18 @@ def test_quarantined_record_can_be_corrected_and_resubmitted(ctx, feed):
     assert report.accepted == 1
     assert ctx.exchange.quarantine(feed) == []
     assert ctx.exchange.records_about("P9")[0].data["penalty_date"] == "2026-12-01"
+
+
+def test_non_finite_numbers_are_quarantined_naming_the_field(ctx, feed, tmp_path):
+    # "inf" and "nan" parse as floats, but JSON has no such numbers: stored, they would break the
+    # intake on PostgreSQL (its json type refuses them) and mean nothing to an officer reading them.
+    path = write_csv(
+        tmp_path / "penalties.csv",
+        [("P1", "2026-01-05", "inf", ""), ("P2", "2026-01-06", "NaN", ""), ("P3", "2026-01-07", "1e3", "")],
+    )
+    report = ctx.exchange.ingest_file(feed, path, commit=False)
+    assert (report.accepted, report.quarantined) == (1, 2)
+    assert [r.data["amount"] for r in ctx.exchange.records(feed)] == [1000.0]
+    reasons = [q.reasons[0] for q in ctx.exchange.quarantine(feed)]
+    assert {r["field"] for r in reasons} == {"amount"}
+    assert all("finite" in r["rule"] for r in reasons), reasons

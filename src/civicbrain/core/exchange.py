@@ -129,7 +129,11 @@ class _Validator:
             definitions[f.name] = (py, ...) if f.required else (py | None, None)
         self.model = create_model(
             "FeedRow",
-            __config__=ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True),
+            # allow_inf_nan=False: "inf" and "nan" parse as floats but JSON has no such numbers (PostgreSQL's
+            # json type refuses them): such a row is quarantined naming the field, not stored or crashed on.
+            __config__=ConfigDict(
+                extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True, allow_inf_nan=False
+            ),
             **definitions,
         )
 
