@@ -132,3 +132,11 @@ def test_non_finite_numbers_are_quarantined_naming_the_field(ctx, feed, tmp_path
     reasons = [q.reasons[0] for q in ctx.exchange.quarantine(feed)]
     assert {r["field"] for r in reasons} == {"amount"}
     assert all("finite" in r["rule"] for r in reasons), reasons
+
+
+def test_stored_json_text_reads_back_as_the_validated_values():
+    from civicbrain.core.exchange import _json_text
+
+    record = {"name": '王小明 "Xiaoming" \\ \n\t\x01 é', "amount": 1e-7, "big": 10**30, "none": None, "paid": True}
+    assert json.loads(_json_text(record)) == record
+    assert "王小明" in _json_text(record)  # UTF-8 as it came, not \\u escapes
