@@ -306,8 +306,7 @@ class EmergencyPlugin(Plugin):
                 if self._exit_full(run, move) and not self._front_granted(vid, route, i):
                     # its green would not move the queue the ambulance stands in: no request, and a
                     # junction already granted goes back to its program (the hold clock runs on)
-                    claim = self._claims.get(move.junction)
-                    if claim is not None and claim[:2] == (vid, i):
+                    if self._claimed_by(move.junction, vid, i):
                         del self._claims[move.junction]
                 else:
                     first = self._first_request.setdefault(key, now)
@@ -319,9 +318,8 @@ class EmergencyPlugin(Plugin):
                         if i == idx and not on_internal:
                             self._unblock(run, vid, key, move, now)
                         phase = self._requests[move.junction] = self._phase_for(run, key, move)
-                        claim = self._claims.setdefault(move.junction, (vid, i, phase))
-                        if claim[:2] == (vid, i) and claim[2] != phase:
-                            self._claims[move.junction] = (vid, i, phase)
+                        if move.junction not in self._claims or self._claimed_by(move.junction, vid, i):
+                            self._claims[move.junction] = (vid, i, phase)  # its phase may have changed
             dist += net.lane_length.get(f"{route[i + 1]}_0", 0.0)
 
     def _unblock(self, run: LiveRun, vid: str, key: tuple[str, str, int], move: Movement, now: float) -> None:
@@ -360,8 +358,12 @@ class EmergencyPlugin(Plugin):
         if i + 2 >= len(route):
             return False
         nxt = self._moves.get((route[i + 1], route[i + 2]))
-        claim = None if nxt is None else self._claims.get(nxt.junction)
-        return claim is not None and claim[:2] == (vid, i + 1)
+        return nxt is not None and self._claimed_by(nxt.junction, vid, i + 1)
+
+    def _claimed_by(self, junction: str, vid: str, index: int) -> bool:
+        """Whether ``junction`` is granted to this ambulance's crossing at route index ``index``."""
+        claim = self._claims.get(junction)
+        return claim is not None and claim[:2] == (vid, index)
 
     def _phase_for(self, run: LiveRun, key: tuple[str, str, int], move: Movement) -> int:
         """Chosen once per visit (a changing request would only add clearances): with vehicles
