@@ -135,8 +135,85 @@ def test_non_finite_numbers_are_quarantined_naming_the_field(ctx, feed, tmp_path
 
 
 def test_stored_json_text_reads_back_as_the_validated_values():
-    from civicbrain.core.exchange import _json_text
+    from civicbrain.core.intake_writing import json_text
 
     record = {"name": '王小明 "Xiaoming" \\ \n\t\x01 é', "amount": 1e-7, "big": 10**30, "none": None, "paid": True}
-    assert json.loads(_json_text(record)) == record
-    assert "王小明" in _json_text(record)  # UTF-8 as it came, not \\u escapes
+    assert json.loads(json_text(record)) == record
+    assert "王小明" in json_text(record)  # UTF-8 as it came, not \\u escapes
+
+
+def write_rows(path, rows):
+    """A CSV file through the csv module, so values with tabs, newlines and quotes are quoted as they should be."""
+    import csv
+
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["person_id", "penalty_date", "amount", "paid"])
+        writer.writerows(rows)
+    return path
+
+
+# Keys and subjects COPY's text format must escape (tab, newline, carriage return, backslash), quotes and
+# non-ASCII: each must read back exactly as it was sent.
+AWKWARD_IDS = ["P\t1", "P\n2", "P\r3", "P\\4", 'P"5"', "王6", "P\\N", "P7"]
+
+
+def test_a_committing_intake_of_many_chunks_stores_each_record_once_as_sent(ctx, feed, tmp_path, monkeypatch):
+    import sys
+
+    from civicbrain.core import exchange
+
+    monkeypatch.setattr(exchange, "CHUNK", 3)  # 10 rows: four chunks, each written while the next is read
+    switch_interval = sys.getswitchinterval()
+    rows = [(pid, "2026-01-05", str(10 + n), "") for n, pid in enumerate(AWKWARD_IDS)]
+    rows += [("P8", "not a date", "1", ""), ("P9", "2026-01-09", "9.5", "true")]
+    seen: list[int] = []
+    report = ctx.exchange.ingest_file(feed, write_rows(tmp_path / "awkward.csv", rows), progress=seen.append)
+    assert (report.rows_seen, report.accepted, report.quarantined) == (10, 9, 1)
+    assert seen == sorted(seen) and seen[-1] == 10  # progress only after a chunk is committed, in order
+    stored = {r.subject_id: r for r in ctx.exchange.records(feed)}
+    assert set(stored) == {*AWKWARD_IDS, "P9"}
+    for n, pid in enumerate(AWKWARD_IDS):
+        record = stored[pid]
+        assert record.source_key == f"{pid}|2026-01-05"
+        assert record.data == {"person_id": pid, "penalty_date": "2026-01-05", "amount": 10.0 + n, "paid": None}
+    assert [q.reasons[0]["field"] for q in ctx.exchange.quarantine(feed)] == ["penalty_date"]
+    assert sys.getswitchinterval() == switch_interval  # the intake's finer thread switching is undone
+
+
+def test_a_failed_chunk_write_stops_the_intake_and_a_rerun_resumes_after_the_last_committed_chunk(
+    runtime, tmp_path, monkeypatch
+):
+    import sys
+
+    from civicbrain.core import exchange
+
+    monkeypatch.setattr(exchange, "CHUNK", 3)
+    switch_interval = sys.getswitchinterval()
+    path = write_rows(tmp_path / "p.csv", [(f"P{n}", "2026-01-05", "1", "") for n in range(10)])
+    with runtime.unit(actor="test") as ctx:
+        ctx.session.add(Agency(id="market", name="Market Regulation"))
+        ctx.session.flush()
+        feed_id = ctx.exchange.register_feed(agency_id="market", name="penalties", purpose="credit", schema=SCHEMA).id
+
+    real_insert, calls = exchange.Exchange._insert_records, []
+
+    def failing_on_the_third_chunk(self, prepared):
+        calls.append(len(prepared.rows))
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return real_insert(self, prepared)
+
+    monkeypatch.setattr(exchange.Exchange, "_insert_records", failing_on_the_third_chunk)
+    with pytest.raises(RuntimeError, match="went away"), runtime.unit(actor="test") as ctx:
+        ctx.exchange.ingest_file(ctx.exchange.feed_by_id(feed_id), path)
+    assert len(calls) == 3  # nothing was written after the failed chunk
+    assert sys.getswitchinterval() == switch_interval
+    monkeypatch.setattr(exchange.Exchange, "_insert_records", real_insert)
+    with runtime.unit(actor="test") as ctx:
+        feed = ctx.exchange.feed_by_id(feed_id)
+        [upload] = ctx.exchange.uploads(feed)
+        assert (upload.rows_seen, upload.accepted, upload.status) == (6, 6, "running")  # two chunks committed
+        report = ctx.exchange.ingest_file(feed, path)
+        assert (report.resumed_from, report.accepted) == (6, 4)
+        assert sorted(r.subject_id for r in ctx.exchange.records(feed)) == sorted(f"P{n}" for n in range(10))

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_core import to_json
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from civicbrain.core.errors import Conflict, NotFound, ValidationFailed
+from civicbrain.core.intake_writing import ChunkWriter, PreparedRecords, copy_text
 from civicbrain.core.models import Agency, Feed, FeedRecord, QuarantinedRecord, Upload
 from civicbrain.core.privacy import FORBIDDEN, DataCategory, check_fields, parse_category, parse_purpose
 
@@ -322,69 +322,88 @@ class Exchange:
         validator = _Validator(schema)
         declared = set(validator.names)
         skip = upload.rows_seen if upload is not None else 0
+        # Read once here: the loop below must not touch an ORM object the writer thread may be committing.
+        feed_id, upload_id = feed.id, (upload.id if upload is not None else None)
         now = self.ctx.now()
         row_number = 0
         good: list[dict[str, Any]] = []
         bad: list[dict[str, Any]] = []
+        # A committing intake writes each chunk in a second thread while this one reads and validates
+        # the next: the database's work for a chunk (the insert into four indexes, the commit's disk
+        # write) then overlaps Python's for the next one instead of adding to it. The session is used by
+        # one thread at a time: a chunk is handed over only once the previous one is written.
+        writer = ChunkWriter(overlap=commit)
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
 
-        def flush() -> None:
-            inserted = self._insert_records(good)
-            self._insert_quarantine(bad)
+        def write(chunk: PreparedRecords, offered: int, rejected: list[dict[str, Any]], through_row: int) -> int:
+            inserted = self._insert_records(chunk)
+            self._insert_quarantine(rejected)
             report.accepted += inserted
-            report.duplicates += len(good) - inserted
-            report.quarantined += len(bad)
+            report.duplicates += offered - inserted
+            report.quarantined += len(rejected)
             if upload is not None:
-                upload.rows_seen = row_number
+                upload.rows_seen = through_row
                 upload.accepted += inserted
-                upload.duplicates += len(good) - inserted
-                upload.quarantined += len(bad)
+                upload.duplicates += offered - inserted
+                upload.quarantined += len(rejected)
             self.session.flush()
             if commit:
                 self.session.commit()  # each chunk with its progress: a crash loses at most one chunk
+            return through_row
+
+        def flush() -> None:
+            written = writer.submit(write, self._prepare_records(good, postgresql), len(good), list(bad), row_number)
             good.clear()
             bad.clear()
-            if progress:
-                progress(row_number)
+            if progress and written is not None:
+                progress(written)
 
-        for raw in rows:
-            row_number += 1
-            if row_number <= skip:
-                continue
-            report.rows_seen += 1
-            data, reasons = validator.validate(raw)
-            if data is None:
-                for r in reasons:
-                    report.reasons[f"{r['field']}: {r['rule']}"] = (
-                        report.reasons.get(f"{r['field']}: {r['rule']}", 0) + 1
+        try:
+            for raw in rows:
+                row_number += 1
+                if row_number <= skip:
+                    continue
+                report.rows_seen += 1
+                data, reasons = validator.validate(raw)
+                if data is None:
+                    for r in reasons:
+                        report.reasons[f"{r['field']}: {r['rule']}"] = (
+                            report.reasons.get(f"{r['field']}: {r['rule']}", 0) + 1
+                        )
+                    kept = _redact_undeclared(raw, declared)
+                    bad.append(
+                        {
+                            "feed_id": feed_id,
+                            "upload_id": upload_id,
+                            "row_number": row_number,
+                            "row_digest": hashlib.sha256(canonical_row(kept).encode()).hexdigest(),
+                            "raw": kept,
+                            "reasons": reasons,
+                            "status": "open",
+                            "received_at": now,
+                        }
                     )
-                kept = _redact_undeclared(raw, declared)
-                bad.append(
-                    {
-                        "feed_id": feed.id,
-                        "upload_id": upload.id if upload else None,
-                        "row_number": row_number,
-                        "row_digest": hashlib.sha256(canonical_row(kept).encode()).hexdigest(),
-                        "raw": kept,
-                        "reasons": reasons,
-                        "status": "open",
-                        "received_at": now,
-                    }
-                )
-            else:
-                subject = data.get(schema.subject_field) if schema.subject_field else None
-                good.append(
-                    {
-                        "feed_id": feed.id,
-                        "source_key": validator.key_of(data),
-                        "subject_id": None if subject is None else str(subject),
-                        "data": data,
-                        "upload_id": upload.id if upload else None,
-                        "received_at": now,
-                    }
-                )
-            if len(good) + len(bad) >= CHUNK:
-                flush()
-        flush()
+                else:
+                    subject = data.get(schema.subject_field) if schema.subject_field else None
+                    good.append(
+                        {
+                            "feed_id": feed_id,
+                            "source_key": validator.key_of(data),
+                            "subject_id": None if subject is None else str(subject),
+                            "data": data,
+                            "upload_id": upload_id,
+                            "received_at": now,
+                        }
+                    )
+                if len(good) + len(bad) >= CHUNK:
+                    flush()
+            flush()
+            last = writer.finish()
+        except BaseException:
+            writer.abandon()  # no write may still use the session while the caller rolls it back
+            raise
+        if progress and last is not None:
+            progress(last)
         if upload is not None:
             upload.status = "complete"
             self.session.flush()
@@ -392,13 +411,17 @@ class Exchange:
                 self.session.commit()
         return report
 
-    def _insert_records(self, rows: list[dict[str, Any]]) -> int:
-        if not rows:
-            return 0
-        # Drop keys repeated inside the chunk itself before the database sees them.
+    def _prepare_records(self, rows: list[dict[str, Any]], postgresql: bool) -> PreparedRecords:
+        """The chunk's records without keys repeated inside it, and on PostgreSQL their COPY text. Pure Python,
+        so the reading thread does it while the writer thread waits on the database."""
         unique = list({(r["feed_id"], r["source_key"]): r for r in rows}.values())
-        if self.session.get_bind().dialect.name == "postgresql":
-            return self._copy_records_postgres(unique)
+        return PreparedRecords(unique, copy_text(unique) if postgresql and unique else None)
+
+    def _insert_records(self, prepared: PreparedRecords) -> int:
+        if not prepared.rows:
+            return 0
+        if prepared.copy_text is not None:
+            return self._copy_records_postgres(prepared.copy_text)
         # RETURNING yields a row only for records actually inserted, so skipped keys are counted
         # as duplicates without a second query. The statement targets the table, not the ORM
         # entity: the SQL is the same, but the ORM's per-row bulk bookkeeping cost more than
@@ -406,14 +429,16 @@ class Exchange:
         self.session.flush()
         table = FeedRecord.__table__
         stmt = _insert_ignore(self.session, table, ["feed_id", "source_key"]).returning(table.c.id)
-        return len(self.session.execute(stmt, unique).all())
+        return len(self.session.execute(stmt, prepared.rows).all())
 
-    def _copy_records_postgres(self, rows: list[dict[str, Any]]) -> int:
+    def _copy_records_postgres(self, copy_text: str) -> int:
         """PostgreSQL: COPY the chunk into a temporary table, then insert what is new from there.
 
         A multi-row INSERT ... VALUES is re-parsed by the driver for every chunk and was the
         bottleneck (bench/core_bench.py); COPY streams rows without SQL text. The same
         ``ON CONFLICT DO NOTHING`` keeps re-sends idempotent, and ``RETURNING`` counts what was new.
+        The text is sent in one piece: written row by row from the writer thread, each of the driver's
+        hand-overs to the socket had to win the interpreter lock back from the reading thread.
         """
         self.session.flush()
         cursor = self.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -425,17 +450,7 @@ class Exchange:
             with cursor.copy(
                 "COPY cb_intake_chunk (feed_id, source_key, subject_id, data, upload_id, received_at) FROM STDIN"
             ) as copy:
-                for r in rows:
-                    copy.write_row(
-                        (
-                            r["feed_id"],
-                            r["source_key"],
-                            r["subject_id"],
-                            _json_text(r["data"]),
-                            r["upload_id"],
-                            r["received_at"],
-                        )
-                    )
+                copy.write(copy_text)
             cursor.execute(
                 "INSERT INTO core_feed_records (feed_id, source_key, subject_id, data, upload_id, received_at) "
                 "SELECT feed_id, source_key, subject_id, data, upload_id, received_at FROM cb_intake_chunk "
@@ -509,13 +524,6 @@ class Exchange:
 
     def uploads(self, feed: Feed) -> list[Upload]:
         return list(self.session.scalars(select(Upload).where(Upload.feed_id == feed.id).order_by(Upload.id)))
-
-
-def _json_text(value: Any) -> str:
-    """A validated record as compact UTF-8 JSON text, by pydantic's serializer: the same values as
-    ``json.dumps`` gives (a number may be spelled differently: 1e-7 for 1e-07) in a fifth of the time,
-    which was ~12% of a PostgreSQL intake's CPU."""
-    return to_json(value).decode()
 
 
 def canonical_row(row: Mapping[str, Any]) -> str:
