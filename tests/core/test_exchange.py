@@ -163,7 +163,7 @@ def test_a_committing_intake_of_many_chunks_stores_each_record_once_as_sent(ctx,
 
     from civicbrain.core import exchange
 
-    monkeypatch.setattr(exchange, "CHUNK", 3)  # 10 rows: four chunks, each written while the next is read
+    monkeypatch.setattr(exchange, "CHUNK", 3)  # 10 rows: four chunks (PostgreSQL: each written while the next is read)
     switch_interval = sys.getswitchinterval()
     rows = [(pid, "2026-01-05", str(10 + n), "") for n, pid in enumerate(AWKWARD_IDS)]
     rows += [("P8", "not a date", "1", ""), ("P9", "2026-01-09", "9.5", "true")]

@@ -328,12 +328,15 @@ class Exchange:
         row_number = 0
         good: list[dict[str, Any]] = []
         bad: list[dict[str, Any]] = []
-        # A committing intake writes each chunk in a second thread while this one reads and validates
-        # the next: the database's work for a chunk (the insert into four indexes, the commit's disk
-        # write) then overlaps Python's for the next one instead of adding to it. The session is used by
-        # one thread at a time: a chunk is handed over only once the previous one is written.
-        writer = ChunkWriter(overlap=commit)
+        # A committing intake on PostgreSQL writes each chunk in a second thread while this one reads and
+        # validates the next: the server's work for a chunk (the insert into four indexes, the commit's
+        # disk write) then overlaps Python's for the next one instead of adding to it. The session is used
+        # by one thread at a time: a chunk is handed over only once the previous one is written. SQLite
+        # writes in this process, mostly holding the interpreter lock, and gained nothing (300k rows,
+        # bench/core_bench.py: 19.7k records/s overlapped against 19.5-21.9k, the machine's noise), so it
+        # writes in this thread.
         postgresql = self.session.get_bind().dialect.name == "postgresql"
+        writer = ChunkWriter(overlap=commit and postgresql)
 
         def write(chunk: PreparedRecords, offered: int, rejected: list[dict[str, Any]], through_row: int) -> int:
             inserted = self._insert_records(chunk)
