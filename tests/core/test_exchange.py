@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 
 import pytest
 
+from civicbrain.core import exchange
 from civicbrain.core.errors import NotFound, PrivacyViolation, ValidationFailed
 from civicbrain.core.models import Agency
 
@@ -29,8 +32,11 @@ def feed(ctx):
 
 
 def write_csv(path, rows):
-    lines = ["person_id,penalty_date,amount,paid"] + [",".join(r) for r in rows]
-    path.write_text("\n".join(lines) + "\n")
+    """A CSV file through the csv module, so values with tabs, newlines and quotes are quoted as they should be."""
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["person_id", "penalty_date", "amount", "paid"])
+        writer.writerows(rows)
     return path
 
 
@@ -142,33 +148,18 @@ def test_stored_json_text_reads_back_as_the_validated_values():
     assert "王小明" in json_text(record)  # UTF-8 as it came, not \\u escapes
 
 
-def write_rows(path, rows):
-    """A CSV file through the csv module, so values with tabs, newlines and quotes are quoted as they should be."""
-    import csv
-
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["person_id", "penalty_date", "amount", "paid"])
-        writer.writerows(rows)
-    return path
-
-
 # Keys and subjects COPY's text format must escape (tab, newline, carriage return, backslash), quotes and
 # non-ASCII: each must read back exactly as it was sent.
 AWKWARD_IDS = ["P\t1", "P\n2", "P\r3", "P\\4", 'P"5"', "王6", "P\\N", "P7"]
 
 
 def test_a_committing_intake_of_many_chunks_stores_each_record_once_as_sent(ctx, feed, tmp_path, monkeypatch):
-    import sys
-
-    from civicbrain.core import exchange
-
     monkeypatch.setattr(exchange, "CHUNK", 3)  # 10 rows: four chunks (PostgreSQL: each written while the next is read)
     switch_interval = sys.getswitchinterval()
     rows = [(pid, "2026-01-05", str(10 + n), "") for n, pid in enumerate(AWKWARD_IDS)]
     rows += [("P8", "not a date", "1", ""), ("P9", "2026-01-09", "9.5", "true")]
     seen: list[int] = []
-    report = ctx.exchange.ingest_file(feed, write_rows(tmp_path / "awkward.csv", rows), progress=seen.append)
+    report = ctx.exchange.ingest_file(feed, write_csv(tmp_path / "awkward.csv", rows), progress=seen.append)
     assert (report.rows_seen, report.accepted, report.quarantined) == (10, 9, 1)
     assert seen == sorted(seen) and seen[-1] == 10  # progress only after a chunk is committed, in order
     stored = {r.subject_id: r for r in ctx.exchange.records(feed)}
@@ -184,13 +175,9 @@ def test_a_committing_intake_of_many_chunks_stores_each_record_once_as_sent(ctx,
 def test_a_failed_chunk_write_stops_the_intake_and_a_rerun_resumes_after_the_last_committed_chunk(
     runtime, tmp_path, monkeypatch
 ):
-    import sys
-
-    from civicbrain.core import exchange
-
     monkeypatch.setattr(exchange, "CHUNK", 3)
     switch_interval = sys.getswitchinterval()
-    path = write_rows(tmp_path / "p.csv", [(f"P{n}", "2026-01-05", "1", "") for n in range(10)])
+    path = write_csv(tmp_path / "p.csv", [(f"P{n}", "2026-01-05", "1", "") for n in range(10)])
     with runtime.unit(actor="test") as ctx:
         ctx.session.add(Agency(id="market", name="Market Regulation"))
         ctx.session.flush()

@@ -87,8 +87,9 @@ def copy_text(rows: list[dict[str, Any]]) -> str:
     lines = []
     stamps: dict[Any, str] = {}  # one intake's records share their time received: format it once
     for r in rows:
-        received = r["received_at"]
-        stamp = stamps.get(received) or stamps.setdefault(received, received.isoformat())
+        stamp = stamps.get(r["received_at"])
+        if stamp is None:
+            stamp = stamps[r["received_at"]] = r["received_at"].isoformat()
         fields = (
             str(r["feed_id"]),
             copy_escaped(r["source_key"]),
