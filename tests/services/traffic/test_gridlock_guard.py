@@ -46,3 +46,24 @@ def test_blocked_links_names_the_green_links_whose_exit_is_blocked():
     bus = FakeBus({"out:link_0": (2, 2, 80.0)}, {"out:link_0": 12.0, "out:w_0": 100.0})
     assert blocked_links(junction, bus, 0) == {0}
     assert blocked_links(junction, bus, 1) == {2}
+
+
+def test_a_head_for_a_whole_approach_is_held_only_for_a_lane_with_nowhere_to_go():
+    """One signal index over two lanes (ingolstadt21's 243641585): a full exit that only some of
+    a lane's vehicles want does not stop the approach; a lane whose every exit is full does."""
+    junction = Junction(
+        "J",
+        [
+            Link(0, "a_1", "straight_1"),
+            Link(0, "a_2", "straight_2"),
+            Link(0, "a_2", "short_0"),  # lane 2 also turns into a 12 m link
+            Link(1, "b_1", "short_0"),  # lane b_1 leads only there
+        ],
+        ["GG"],
+        [30],
+    )
+    lengths = {"out:straight_1": 100.0, "out:straight_2": 100.0, "out:short_0": 12.0}
+    short_full = FakeBus({"out:short_0": (1, 1, 45.0)}, lengths)
+    assert blocked_links(junction, short_full, 0) == {1}
+    everything_full = FakeBus({"out:short_0": (1, 1, 45.0), "out:straight_2": (13, 13, 75.0)}, lengths)
+    assert blocked_links(junction, everything_full, 0) == {0, 1}

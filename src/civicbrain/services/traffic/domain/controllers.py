@@ -71,19 +71,31 @@ def _blocked(bus: DetectorBus, exit_key: str) -> bool:
 
 
 def blocked_links(junction: Junction, bus: DetectorBus, phase: int) -> set[int]:
-    """Links green in ``phase`` whose exit detector reports a standing, full exit lane."""
+    """Signal indices green in ``phase`` that would let vehicles into a standing, full exit.
 
-    def build() -> list[tuple[str, tuple[int, ...]]]:
-        by_exit: dict[str, list[int]] = {}
+    Usually an index drives one connection, held when its exit is full. Where one index drives
+    several (a single head for a whole approach: ingolstadt21's 243641585), it is held when some
+    lane it serves has every exit full, as that lane's vehicles could only stop in the box; not
+    when only one of a lane's exits is full, which would stop every lane of the approach for the
+    few vehicles bound there (they wait at the stop line as behind any red)."""
+
+    def build() -> list[tuple[int, tuple[tuple[str, ...], ...]]]:
+        exits: dict[int, dict[str, set[str]]] = {}
         for m in junction.movements(phase):
-            by_exit.setdefault(out_id(m.out_lane), []).append(m.index)
-        return [(key, tuple(links)) for key, links in by_exit.items()]
+            exits.setdefault(m.index, {}).setdefault(m.in_lane, set()).add(out_id(m.out_lane))
+        return [
+            (index, tuple(tuple(sorted(lane_exits)) for _, lane_exits in sorted(by_lane.items())))
+            for index, by_lane in sorted(exits.items())
+        ]
 
     blocked: set[int] = set()
     halted = bus.halted
-    for exit_key, links in junction.derived(("exit_links", phase), build):
-        if halted(exit_key) and _blocked(bus, exit_key):  # most exits: one cached read, nobody standing
-            blocked.update(links)
+    for index, lanes in junction.derived(("lane_exits", phase), build):
+        for lane_exits in lanes:
+            # most exits: one cached read, nobody standing
+            if all(halted(e) for e in lane_exits) and all(_blocked(bus, e) for e in lane_exits):
+                blocked.add(index)
+                break
     return blocked
 
 

@@ -17,6 +17,14 @@ from xml.sax.saxutils import quoteattr
 from .network import Network
 
 IN_DETECTOR_LENGTH = 100.0
+# An approach detector does not reach past another signal's stop line: the vehicles queued there
+# wait for that signal, and counting them as this junction's demand made ingolstadt21's 30624898
+# alternate two phases for -136436466 (a 15 m link, its queue standing at 30503246's red) while
+# its entry approach filled and blocked insertion (qpa 0.537 -> 0.435 x fixed time, seeds 1-5,
+# never-departed 122 -> 5, as many as fixed time). Except on a link between two signals too short
+# for two stopped cars: there the two junctions act as one, and a queue on the short link is
+# the upstream junction's queue for it (without it, ingolstadt21's 12 m pair locked).
+SHORT_LINK_M = 15.0
 OUT_DETECTOR_LENGTH = 100.0
 # one aggregation interval for the whole run, so a loop's interval count is its count since the start
 LOOP_PERIOD = 10_000_000
@@ -62,10 +70,12 @@ def write_detectors(network: Network, path: Path, box_min_path: float | None = N
     detector each step, so zones nobody reads would only slow the run."""
     in_lanes = sorted({lane for j in network.junctions.values() for lane in j.in_lanes})
     out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
+    signalled = network.signalled_lanes
     rows = ["<additional>"]
     for lane in in_lanes:
         length = network.lane_length.get(lane, 0.0)
-        for k, (piece_lane, start, det) in enumerate(network.upstream_segments(lane, IN_DETECTOR_LENGTH)):
+        pieces = network.upstream_segments(lane, IN_DETECTOR_LENGTH, stop_at=signalled, short_link_m=SHORT_LINK_M)
+        for k, (piece_lane, start, det) in enumerate(pieces):
             rows.append(
                 f'  <laneAreaDetector id={quoteattr(in_id(lane, k))} lane={quoteattr(piece_lane)} pos="{start:.2f}"'
                 f' length="{det:.2f}" period="86400" file="NUL"/>'

@@ -21,6 +21,8 @@ DEFAULT_YELLOW = 3.0
 
 @dataclass(frozen=True)
 class Link:
+    """One connection through the junction. Several may share a signal index (one head for all)."""
+
     index: int
     in_lane: str
     out_lane: str
@@ -99,13 +101,23 @@ class Network:
     lane_predecessors: dict[str, list[str]] = field(default_factory=dict)
     internal_length: dict[str, float] = field(default_factory=dict)  # internal (box) lanes
 
-    def upstream_segments(self, lane: str, reach: float) -> list[tuple[str, float, float]]:
+    @property
+    def signalled_lanes(self) -> set[str]:
+        """Lanes that end at a traffic light's stop line."""
+        return {lane for j in self.junctions.values() for lane in j.in_lanes}
+
+    def upstream_segments(
+        self, lane: str, reach: float, *, stop_at: set[str] | frozenset[str] = frozenset(), short_link_m: float = 0.0
+    ) -> list[tuple[str, float, float]]:
         """(lane, start, length) pieces covering ``reach`` metres upstream of ``lane``'s stop line.
 
         Networks often split an edge a few metres before the junction; a detector on that stub
-        would see nothing, so coverage continues onto the lanes feeding it (two levels at most).
+        would see nothing, so coverage continues onto the lanes feeding it (two levels at most),
+        but not onto lanes in ``stop_at`` (another signal's approaches: who queues there waits
+        for that signal), unless ``lane`` itself is shorter than ``short_link_m``.
         """
         pieces: list[tuple[str, float, float]] = []
+        crosses = self.lane_length.get(lane, 0.0) < short_link_m
         frontier = [(lane, reach)]
         for _ in range(3):
             nxt = []
@@ -115,7 +127,8 @@ class Network:
                 if take >= 0.5:
                     pieces.append((cur, length - 0.1 - take, take))
                 if need - max(take, 0.0) > 10.0:
-                    nxt += [(pred, need - max(take, 0.0)) for pred in self.lane_predecessors.get(cur, [])]
+                    feeding = self.lane_predecessors.get(cur, [])
+                    nxt += [(pred, need - max(take, 0.0)) for pred in feeding if crosses or pred not in stop_at]
             frontier = nxt
         return pieces
 
@@ -128,7 +141,9 @@ def read_network(net_path: str) -> Network:
     lane_length: dict[str, float] = {}
     lane_edge: dict[str, str] = {}
     internal_length: dict[str, float] = {}
-    links: dict[str, dict[int, tuple[str, str, str]]] = {}  # tl -> link index -> (in lane, out lane, via)
+    # tl -> link index -> its connections (in lane, out lane, via): one signal index may control several
+    # connections (ingolstadt21's 243641585 drives a whole two-lane approach, three exits, with index 0)
+    links: dict[str, dict[int, list[tuple[str, str, str]]]] = {}
     via: dict[str, str] = {}  # lane -> the internal lane it continues on (a box split by internal junctions)
     predecessors: dict[str, list[str]] = {}
     programs: dict[str, list[tuple[str, float, float | None, float | None]]] = {}
@@ -167,7 +182,7 @@ def read_network(net_path: str) -> Network:
                 predecessors.setdefault(out_lane, []).append(in_lane)
             tl, idx = elem.get("tl", ""), int(elem.get("linkIndex", "-1"))
             if tl and idx >= 0:
-                links.setdefault(tl, {})[idx] = (in_lane, out_lane, elem.get("via", ""))
+                links.setdefault(tl, {}).setdefault(idx, []).append((in_lane, out_lane, elem.get("via", "")))
     junctions: dict[str, Junction] = {}
     for tl, phases in programs.items():
         if tl not in links or not phases:
@@ -180,7 +195,7 @@ def read_network(net_path: str) -> Network:
         all_reds = [d for s, d, _, _ in phases if s and all(c in "rs" for c in s.lower())]
         junctions[tl] = Junction(
             id=tl,
-            links=[_link(i, links[tl][i], via, internal_length) for i in sorted(links[tl])],
+            links=[_link(i, parts, via, internal_length) for i in sorted(links[tl]) for parts in links[tl][i]],
             green_phases=greens,
             program_durations=[d for _, d, _, _ in phases],
             yellow_time=max(yellows) if yellows else DEFAULT_YELLOW,
