@@ -79,23 +79,29 @@ def blocked_links(junction: Junction, bus: DetectorBus, phase: int) -> set[int]:
     when only one of a lane's exits is full, which would stop every lane of the approach for the
     few vehicles bound there (they wait at the stop line as behind any red)."""
 
-    def build() -> list[tuple[int, tuple[tuple[str, ...], ...]]]:
-        exits: dict[int, dict[str, set[str]]] = {}
+    def build() -> tuple[list[tuple[str, tuple[int, ...]]], list[tuple[tuple[str, ...], int]]]:
+        exits: dict[tuple[int, str], set[str]] = {}
         for m in junction.movements(phase):
-            exits.setdefault(m.index, {}).setdefault(m.in_lane, set()).add(out_id(m.out_lane))
-        return [
-            (index, tuple(tuple(sorted(lane_exits)) for _, lane_exits in sorted(by_lane.items())))
-            for index, by_lane in sorted(exits.items())
-        ]
+            exits.setdefault((m.index, m.in_lane), set()).add(out_id(m.out_lane))
+        # a lane with one exit under an index (nearly all): grouped by exit, each exit read once
+        by_exit: dict[str, set[int]] = {}
+        several: list[tuple[tuple[str, ...], int]] = []
+        for (index, _), lane_exits in sorted(exits.items()):
+            if len(lane_exits) == 1:
+                by_exit.setdefault(next(iter(lane_exits)), set()).add(index)
+            else:
+                several.append((tuple(sorted(lane_exits)), index))
+        return [(key, tuple(sorted(indices))) for key, indices in sorted(by_exit.items())], several
 
     blocked: set[int] = set()
     halted = bus.halted
-    for index, lanes in junction.derived(("lane_exits", phase), build):
-        for lane_exits in lanes:
-            # most exits: one cached read, nobody standing
-            if all(halted(e) for e in lane_exits) and all(_blocked(bus, e) for e in lane_exits):
-                blocked.add(index)
-                break
+    single, several = junction.derived(("lane_exits", phase), build)
+    for exit_key, indices in single:
+        if halted(exit_key) and _blocked(bus, exit_key):  # most exits: one cached read, nobody standing
+            blocked.update(indices)
+    for lane_exits, index in several:
+        if index not in blocked and all(halted(e) and _blocked(bus, e) for e in lane_exits):
+            blocked.add(index)
     return blocked
 
 
