@@ -10,6 +10,7 @@ import pytest
 
 from civicbrain.core import exchange
 from civicbrain.core.errors import NotFound, PrivacyViolation, ValidationFailed
+from civicbrain.core.intake_writing import json_text
 from civicbrain.core.models import Agency
 
 SCHEMA = {
@@ -141,8 +142,6 @@ def test_non_finite_numbers_are_quarantined_naming_the_field(ctx, feed, tmp_path
 
 
 def test_stored_json_text_reads_back_as_the_validated_values():
-    from civicbrain.core.intake_writing import json_text
-
     record = {"name": '王小明 "Xiaoming" \\ \n\t\x01 é', "amount": 1e-7, "big": 10**30, "none": None, "paid": True}
     assert json.loads(json_text(record)) == record
     assert "王小明" in json_text(record)  # UTF-8 as it came, not \\u escapes

@@ -100,7 +100,7 @@ def blocked_links(junction: Junction, bus: DetectorBus, phase: int) -> set[int]:
         if halted(exit_key) and _blocked(bus, exit_key):  # most exits: one cached read, nobody standing
             blocked.update(indices)
     for lane_exits, index in several:
-        if index not in blocked and all(halted(e) and _blocked(bus, e) for e in lane_exits):
+        if index not in blocked and all(_blocked(bus, e) for e in lane_exits):
             blocked.add(index)
     return blocked
 

@@ -68,11 +68,10 @@ def write_detectors(network: Network, path: Path, box_min_path: float | None = N
     zones at the junctions whose longest path through the box is at least ``box_min_path`` m (the
     only ones the safety layer's box clearance reads; None: no box zones). SUMO updates every declared
     detector each step, so zones nobody reads would only slow the run."""
-    in_lanes = sorted({lane for j in network.junctions.values() for lane in j.in_lanes})
-    out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
     signalled = network.signalled_lanes
+    out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
     rows = ["<additional>"]
-    for lane in in_lanes:
+    for lane in sorted(signalled):
         length = network.lane_length.get(lane, 0.0)
         pieces = network.upstream_segments(lane, IN_DETECTOR_LENGTH, stop_at=signalled, short_link_m=SHORT_LINK_M)
         for k, (piece_lane, start, det) in enumerate(pieces):
@@ -125,7 +124,7 @@ class DetectorBus:
         self._sim = sim
         self._area = sim.lanearea
         self._loop = sim.inductionloop
-        self.in_lanes = sorted({lane for j in network.junctions.values() for lane in j.in_lanes})
+        self.in_lanes = sorted(network.signalled_lanes)
         self.out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
         known = set(self._area.getIDList())
         self._loops = set(self._loop.getIDList())
