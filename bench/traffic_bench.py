@@ -11,6 +11,7 @@ averaged over seeds. RESCO's published figures (SUMO 1.9) are shown beside for r
     python bench/traffic_bench.py --quick --seeds 1    # smoke run (first 900 s)
     python bench/traffic_bench.py --emergency --incidents --scenarios cologne8,ingolstadt21
     python bench/traffic_bench.py --no-main --emergency --emergency-controllers fixed --seeds 3
+    python bench/traffic_bench.py --scenarios ingolstadt21 --controllers qpa --seeds 10 --first-seed 6 --out oos
 """
 
 from __future__ import annotations
@@ -94,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenarios", default=",".join(RESCO_NAMES))
     ap.add_argument("--controllers", default=",".join(CONTROLLERS))
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    ap.add_argument(
+        "--first-seed", type=int, default=1, help="seeds run from this one (e.g. 6 with --seeds 10: out-of-sample 6-15)"
+    )
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--quick", action="store_true", help="first 900 s of each window (smoke run)")
     ap.add_argument("--workers", type=int, default=2)
@@ -115,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     controllers = [c for c in args.controllers.split(",") if c]
     if "fixed" not in controllers:
         controllers.insert(0, "fixed")
-    seeds = list(range(1, args.seeds + 1))
+    if args.seeds < 1 or args.first_seed < 0:
+        ap.error("--seeds must be at least 1 and --first-seed at least 0")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
 
     def scenario(name: str):
         sc = resco_scenario(name).scaled(args.scale)
