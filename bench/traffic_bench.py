@@ -35,6 +35,7 @@ from _common import reference_data_dir, write_results  # noqa: E402
 from civicbrain.services.traffic.domain.controllers import BEST, CONTROLLERS  # noqa: E402
 from civicbrain.services.traffic.domain.emergency import MODES  # noqa: E402
 from civicbrain.services.traffic.domain.evaluation import (  # noqa: E402
+    INCIDENT_TRAINING_SEEDS,
     emergency_study,
     incident_study,
     run_specs,
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 1 or args.first_seed < 0:
         ap.error("--seeds must be at least 1 and --first-seed at least 0")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.incidents and set(seeds) & set(INCIDENT_TRAINING_SEEDS):
+        ap.error(f"--incidents scores unseen seeds only; the detector is calibrated on {list(INCIDENT_TRAINING_SEEDS)}")
 
     def scenario(name: str):
         sc = resco_scenario(name).scaled(args.scale)
@@ -271,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         payload["incidents"] = incidents
         console.print(
             "[bold]Incident protocol[/bold]: per scenario and signal control, the detector is calibrated on "
-            "incident-free runs of training seeds 101-103 (recurrent-hole lanes get a higher bar), then scored on "
+            f"incident-free runs of training seeds {list(INCIDENT_TRAINING_SEEDS)} (recurrent-hole lanes get a higher "
+            "bar), then scored on "
             f"seeds {seeds}: 3 lane blockages per run (a vehicle stopped 10-90 m before the stop line of a random "
             "approach lane for 600 s, at a random time), detected = an alarm on the blocked edge while it lasts; "
             "false alarms counted on incident-free runs of the same seeds, per hour per 10 signalised junctions."
