@@ -50,6 +50,12 @@ def test_every_connection_of_a_shared_signal_index_is_kept(tmp_path):
     assert a.served_lanes(0) == ["stub_0", "stub_1"]
 
 
+def test_signalled_and_exit_lanes_are_the_lanes_the_lights_lead_from_and_into(tmp_path):
+    net = network(tmp_path)
+    assert net.signalled_lanes == {"stub_0", "stub_1", "ab_0", "feed_0", "cb_0"}
+    assert net.exit_lanes == {"ab_0", "out_0", "out_1", "cb_0"}
+
+
 def test_an_approach_detector_reaches_up_a_stub_but_not_past_another_signal(tmp_path):
     net = network(tmp_path)
     signalled = net.signalled_lanes

@@ -69,7 +69,7 @@ def write_detectors(network: Network, path: Path, box_min_path: float | None = N
     only ones the safety layer's box clearance reads; None: no box zones). SUMO updates every declared
     detector each step, so zones nobody reads would only slow the run."""
     signalled = network.signalled_lanes
-    out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
+    out_lanes = sorted(network.exit_lanes)
     rows = ["<additional>"]
     for lane in sorted(signalled):
         length = network.lane_length.get(lane, 0.0)
@@ -125,7 +125,7 @@ class DetectorBus:
         self._area = sim.lanearea
         self._loop = sim.inductionloop
         self.in_lanes = sorted(network.signalled_lanes)
-        self.out_lanes = sorted({lane for j in network.junctions.values() for lane in j.out_lanes})
+        self.out_lanes = sorted(network.exit_lanes)
         known = set(self._area.getIDList())
         self._loops = set(self._loop.getIDList())
         # the raw detectors an id adds up: an approach and its upstream pieces, an exit alone

@@ -194,7 +194,7 @@ class EmergencyPlugin(Plugin):
         drive_type = EMS_BLUELIGHT_TYPE if self.mode in SIREN_MODES else EMS_TYPE
         rng = random.Random(self.seed * 7919 + 17)
         edges = sorted({net.lane_edge[lane] for j in net.junctions.values() for lane in j.in_lanes})
-        exits = sorted({net.lane_edge[lane] for j in net.junctions.values() for lane in j.out_lanes})
+        exits = sorted({net.lane_edge[lane] for lane in net.exit_lanes})
         begin, end = run.spec.scenario.begin, run.spec.scenario.end
         span = max(60.0, end - begin - 900.0)
         need = self.min_signals

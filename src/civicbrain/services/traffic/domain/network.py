@@ -106,6 +106,11 @@ class Network:
         """Lanes that end at a traffic light's stop line."""
         return {lane for j in self.junctions.values() for lane in j.in_lanes}
 
+    @property
+    def exit_lanes(self) -> set[str]:
+        """Lanes a traffic light's links lead into."""
+        return {lane for j in self.junctions.values() for lane in j.out_lanes}
+
     def upstream_segments(
         self, lane: str, reach: float, *, stop_at: set[str] | frozenset[str] = frozenset(), short_link_m: float = 0.0
     ) -> list[tuple[str, float, float]]:
