@@ -218,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             "is compared with the arm driving the same way without signal priority (preempt vs none, full vs "
             "siren) on the same base control, seeds, demand and trips; delay = everyone else's mean delay "
             "(ambulances excluded); floor = median free-flow trip time of the baseline arm / its median travel "
-            "time (what removing all time loss would give); on green = share of the ambulances' signal crossings "
-            "made on green."
+            "time (what removing all time loss would give); standing = the ambulances' median time standing "
+            "still (SUMO waitingTime), which signal priority removes directly; on green = share of the "
+            "ambulances' signal crossings made on green."
         )
         t = Table(title=f"Emergency-vehicle priority (5 ambulances per run; base control per row: {', '.join(bases)})")
         for col in (
@@ -232,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio (≤0.7)",
             "per-seed ratio mean±sd",
             "floor",
+            "standing s",
             "delay s",
             "change (≤+5%)",
             "per-seed change mean±sd",
@@ -254,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     _fmt(ratio, 3) + (" ✓" if ratio is not None and ratio <= 0.7 else "") if ratio else "",
                     f"{_fmt(sum(per_seed) / len(per_seed), 3)} ± {_fmt(a['ratio_seed_sd'], 3)}" if per_seed else "",
                     _fmt(a.get("floor_ratio", math.nan), 3) if a.get("baseline") else "",
+                    _fmt(a.get("ems_standing_median_s", math.nan), 1),
                     _fmt(a["delay"], 2),
                     f"{100 * a['delay_change']:+.1f}%" if "delay_change" in a else "",
                     f"{100 * sum(dseed) / len(dseed):+.1f}% ± {100 * a['delay_change_seed_sd']:.1f}" if dseed else "",

@@ -127,6 +127,9 @@ def emergency_rows(bench: dict[str, Any] | None) -> list[dict[str, Any]]:
                     "arm": arm,
                     "median_without": base.get("ems_median_s"),
                     "median_with": figures.get("ems_median_s"),
+                    # standing still is what signal priority removes (absent in benches before it was measured)
+                    "standing_without": base.get("ems_standing_median_s"),
+                    "standing_with": figures.get("ems_standing_median_s"),
                     "ratio": figures.get("ems_median_ratio"),
                     "delay_change": figures.get("delay_change"),
                 }
