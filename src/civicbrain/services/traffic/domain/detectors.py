@@ -10,6 +10,7 @@ cameras/loops would deliver.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -61,6 +62,35 @@ class LaneReading:
 
 
 EMPTY = LaneReading()
+
+
+def _most(values: list[float]) -> float:
+    return max(values, default=0.0)
+
+
+class _StepReadings(dict[str, float]):
+    """One detector quantity for the current step, read from SUMO the first time a detector is asked
+    for (an approach: summed over its upstream pieces, or the most of them with ``combine=_most``).
+
+    Controllers read a handful of detectors many times a second; a hit is a plain dict lookup, which
+    costs a fraction of a Python method call."""
+
+    __slots__ = ("_read", "_parts", "_combine")
+
+    def __init__(
+        self,
+        read: Callable[[str], float],
+        parts: dict[str, tuple[str, ...]],
+        combine: Callable[[list[float]], float] = sum,
+    ) -> None:
+        super().__init__()
+        self._read, self._parts, self._combine = read, parts, combine
+
+    def __missing__(self, key: str) -> float:
+        parts = self._parts.get(key, ())
+        read = self._read
+        value = self[key] = read(parts[0]) if len(parts) == 1 else self._combine([read(d) for d in parts])
+        return value
 
 
 def write_detectors(network: Network, path: Path, box_min_path: float | None = None) -> None:
@@ -124,6 +154,15 @@ class DetectorBus:
         self._sim = sim
         self._area = sim.lanearea
         self._loop = sim.inductionloop
+        # The readings of every decision, bound once. libsumo's Python wrappers only forward to its C
+        # functions; calling those directly saves a Python call on each of the ~120 reads a second.
+        raw = getattr(sim, "_libsumo", None)
+        area, loop = self._area, self._loop
+        self._vehicle_number = raw.lanearea_getLastStepVehicleNumber if raw else area.getLastStepVehicleNumber
+        self._halting_number = raw.lanearea_getLastStepHaltingNumber if raw else area.getLastStepHaltingNumber
+        self._area_occupancy = raw.lanearea_getLastStepOccupancy if raw else area.getLastStepOccupancy
+        self._since_detection = raw.inductionloop_getTimeSinceDetection if raw else loop.getTimeSinceDetection
+        self._loop_speed = raw.inductionloop_getLastStepMeanSpeed if raw else loop.getLastStepMeanSpeed
         self.in_lanes = sorted(network.signalled_lanes)
         self.out_lanes = sorted(network.exit_lanes)
         known = set(self._area.getIDList())
@@ -147,9 +186,14 @@ class DetectorBus:
             for jid, j in network.junctions.items()
         }
         self.now = 0.0
-        self.count: dict[str, int] = {}  # vehicles on the detector (approach: with its pieces)
-        self.halting: dict[str, int] = {}
-        self._occupancy: dict[str, float] = {}
+        # vehicles on the detector (approach: with its pieces), standing vehicles, percent occupied
+        # (approach: its most occupied piece); ``vehicles(key)`` etc. read them, once a step each
+        self.count = _StepReadings(self._vehicle_number, self._parts)
+        self.halting = _StepReadings(self._halting_number, self._parts)
+        self._occupancy = _StepReadings(lambda d: float(self._area_occupancy(d)), self._parts, combine=_most)
+        self.vehicles: Callable[[str], float] = self.count.__getitem__
+        self.halted: Callable[[str], float] = self.halting.__getitem__
+        self.occupancy: Callable[[str], float] = self._occupancy.__getitem__
         self._observed: set[str] = set()  # junctions read this step
 
     def update(self, now: float = 0.0) -> None:
@@ -171,32 +215,6 @@ class DetectorBus:
     def _read(self, key: str) -> None:
         self.vehicles(key)
         self.halted(key)
-
-    def vehicles(self, key: str) -> int:
-        """Vehicles on this detector now (an approach: with its upstream pieces); read once a step."""
-        n = self.count.get(key)
-        if n is None:
-            get = self._area.getLastStepVehicleNumber
-            parts = self._parts.get(key, ())
-            n = self.count[key] = get(parts[0]) if len(parts) == 1 else sum([get(d) for d in parts])
-        return n
-
-    def halted(self, key: str) -> int:
-        """Vehicles standing still on this detector now; read once a step."""
-        n = self.halting.get(key)
-        if n is None:
-            get = self._area.getLastStepHaltingNumber
-            parts = self._parts.get(key, ())
-            n = self.halting[key] = get(parts[0]) if len(parts) == 1 else sum([get(d) for d in parts])
-        return n
-
-    def occupancy(self, key: str) -> float:
-        """Percent of the detector covered by vehicles (an approach: its most occupied piece)."""
-        occ = self._occupancy.get(key)
-        if occ is None:
-            parts = self._parts.get(key, ())
-            occ = self._occupancy[key] = max((float(self._area.getLastStepOccupancy(d)) for d in parts), default=0.0)
-        return occ
 
     def _reading(self, key: str) -> LaneReading:
         if key not in self._parts:
@@ -232,7 +250,7 @@ class DetectorBus:
 
     def gap(self, loop: str) -> float:
         """Seconds since a vehicle last left this stop-line loop (0 while one is on it): the actuated 'gap'."""
-        return self._loop.getTimeSinceDetection(loop) if loop in self._loops else 1e9
+        return self._since_detection(loop) if loop in self._loops else 1e9
 
     def discharging(self, loop: str, within: float) -> bool:
         """Whether vehicles are crossing this stop-line loop: one is on it and moving, or the last
@@ -244,10 +262,10 @@ class DetectorBus:
         """
         if loop not in self._loops:
             return False
-        since = self._loop.getTimeSinceDetection(loop)
+        since = self._since_detection(loop)
         if since > 0.0:
             return since < within
-        return self._loop.getLastStepMeanSpeed(loop) >= MOVING_SPEED
+        return self._loop_speed(loop) >= MOVING_SPEED
 
     def since_last_pass(self, lane: str, now: float) -> float:
         return self.gap(loop_id(lane))
