@@ -101,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         "--first-seed", type=int, default=1, help="seeds run from this one (e.g. 6 with --seeds 10: out-of-sample 6-15)"
     )
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument(
+        "--ignore-junction-blocker",
+        type=float,
+        metavar="S",
+        help="SUMO's option: a vehicle may pass one standing S seconds in a junction box in its way (default: "
+        "never, as RESCO); changes the simulation for every controller, so such a run supports no status",
+    )
     ap.add_argument("--quick", action="store_true", help="first 900 s of each window (smoke run)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-main", action="store_true", help="skip the controller table")
@@ -127,12 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--incidents scores unseen seeds only; the detector is calibrated on {list(INCIDENT_TRAINING_SEEDS)}")
 
     def scenario(name: str):
-        sc = resco_scenario(name).scaled(args.scale)
+        sc = resco_scenario(name).scaled(args.scale).releasing_junction_blockers(args.ignore_junction_blocker)
         return sc.with_window(end=sc.begin + 900.0) if args.quick else sc
 
     protocol = (
         f"SUMO 1.28 (libsumo), one process per run; RESCO windows{' (first 900 s)' if args.quick else ''}; "
-        f"seeds {seeds}; scale {args.scale}; --time-to-teleport -1; delay = timeLoss + departDelay, never-departed "
+        f"seeds {seeds}; scale {args.scale}; --time-to-teleport -1"
+        f"{f'; --ignore-junction-blocker {args.ignore_junction_blocker:g}' if args.ignore_junction_blocker else ''}"
+        "; delay = timeLoss + departDelay, never-departed "
         "charged end - scheduled depart; ratio = delay / fixed-time delay of the same seed in this run "
         "(mean over seeds)."
     )

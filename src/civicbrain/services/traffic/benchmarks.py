@@ -58,7 +58,8 @@ def latest_measurements() -> dict[str, Any] | None:
 
 
 def is_full_run(bench: dict[str, Any] | None) -> bool:
-    """A run that can support a status: whole windows, enough seeds, demand as scheduled."""
+    """A run that can support a status: whole windows, enough seeds, demand as scheduled, SUMO as RESCO
+    runs it (no junction blocker ever ignored)."""
     if not bench:
         return False
     args = bench.get("args", {})
@@ -66,6 +67,7 @@ def is_full_run(bench: dict[str, Any] | None) -> bool:
         not args.get("quick", False)
         and int(args.get("seeds", 0)) >= MIN_SEEDS_FOR_STATUS
         and float(args.get("scale", 1.0)) == 1.0
+        and args.get("ignore_junction_blocker") is None
     )
 
 

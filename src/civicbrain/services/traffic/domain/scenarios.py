@@ -24,6 +24,10 @@ class Scenario:
     begin: float = 0.0
     end: float = 3600.0
     scale: float = 1.0
+    # SUMO's --ignore-junction-blocker: after this many seconds a vehicle may pass one standing in a
+    # junction box in its way, as drivers sort out a deadlock there. None: never (SUMO's default, and
+    # RESCO's protocol); see ``releasing_junction_blockers``.
+    junction_blocker_s: float | None = None
 
     @property
     def duration(self) -> float:
@@ -36,6 +40,22 @@ class Scenario:
         if scale <= 0:
             raise ValueError("scale must be positive")
         return replace(self, scale=scale)
+
+    def releasing_junction_blockers(self, seconds: float | None) -> Scenario:
+        """The same scenario where a vehicle waiting ``seconds`` for one that stands in a junction box
+        may drive past it (None: never).
+
+        With ``--time-to-teleport -1`` a vehicle is never removed, so a few cars that wait on each
+        other across a junction box (a U-turn into a 10 m link whose far end is full; a left-turner
+        stopped in the box while the car behind must change into its lane within a 12 m link) stand
+        for the rest of the hour, and the queues behind them lock the network: seeds of cologne3 and
+        ingolstadt21 lock so under one controller or another. Drivers there would squeeze past within
+        a minute. It changes the simulation for every controller alike; the benchmark's ratios are
+        measured without it unless asked for (``traffic_bench.py --ignore-junction-blocker``).
+        """
+        if seconds is not None and seconds <= 0:
+            raise ValueError("the junction-blocker time must be positive (or None: never)")
+        return replace(self, junction_blocker_s=seconds)
 
 
 # RESCO's evaluation windows (resco_benchmark/config/map_config.py): the Cologne scenarios cover

@@ -144,6 +144,8 @@ def sumo_command(scenario: Scenario, seed: int, tripinfo: Path, additional: list
         "--scale", str(scenario.scale),
         "--no-step-log", "--no-warnings", "--duration-log.disable",
     ]  # fmt: skip
+    if scenario.junction_blocker_s is not None:
+        cmd += ["--ignore-junction-blocker", f"{scenario.junction_blocker_s:g}"]
     if additional:
         cmd += ["-a", ",".join(str(p) for p in additional)]
     return cmd
