@@ -88,6 +88,21 @@ def _with_bar(console: Console, label: str, total: int, work: Callable[..., T]) 
         return work(progress=lambda done, _total: bar.update(task, completed=done))
 
 
+SPEED_SCENARIO = "cologne8"
+SPEED_TARGET = 2.0  # the best controller's wall time per run, at most this many times fixed time's
+
+
+def speed_check(summary: dict[str, Any], *, quick: bool) -> dict[str, Any] | None:
+    """The issue's speed check from the main table: control must not dominate the simulation's cost."""
+    rows = summary.get(SPEED_SCENARIO, {})
+    if quick or "fixed" not in rows or BEST not in rows:
+        return None
+    best, fixed = rows[BEST]["wall_s_mean"], rows["fixed"]["wall_s_mean"]
+    ratio = best / fixed
+    return {"scenario": SPEED_SCENARIO, "best_wall_s": best, "fixed_wall_s": fixed, "ratio": ratio,
+            "target": SPEED_TARGET, "met": ratio <= SPEED_TARGET}  # fmt: skip
+
+
 def _fmt(x: float, nd: int = 1) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
 
@@ -208,6 +223,15 @@ def main(argv: list[str] | None = None) -> int:
             "never dep. = vehicles that never entered, summed over seeds; (>60 s) = those of them kept out longer "
             "than 60 s, the rest were due in the window's last minute"
         )
+        speed = speed_check(summary, quick=args.quick)
+        if speed is not None:
+            payload["speed"] = speed
+            console.print(
+                f"[bold]Speed[/bold] (one {SPEED_SCENARIO} hour, mean wall time per run, each run its own process, "
+                f"{args.workers} at a time): {BEST} {speed['best_wall_s']:.2f} s, "
+                f"fixed time {speed['fixed_wall_s']:.2f} s = {speed['ratio']:.2f}x "
+                f"(target ≤ {SPEED_TARGET:g}x){' ✓' if speed['met'] else ''}"
+            )
 
     if args.emergency:
         emergency = []
