@@ -12,6 +12,12 @@ averaged over seeds. RESCO's published figures (SUMO 1.9) are shown beside for r
     python bench/traffic_bench.py --emergency --incidents --scenarios cologne8,ingolstadt21
     python bench/traffic_bench.py --no-main --emergency --emergency-controllers fixed --seeds 3
     python bench/traffic_bench.py --scenarios ingolstadt21 --controllers qpa --seeds 10 --first-seed 6 --out oos
+    python bench/traffic_bench.py --ignore-junction-blocker 60 --out deadlocks   # sensitivity: SUMO deadlocks
+
+With ``--ignore-junction-blocker S`` a vehicle may pass one that has stood S seconds in a junction box in
+its way (SUMO's option; RESCO's protocol never does, so such a run supports no status and the protocol
+line names it): the runs that lock for the rest of the hour in SUMO's junction model (cologne3 and
+ingolstadt21 seeds, under one controller or another) then resolve, as drivers would resolve them.
 """
 
 from __future__ import annotations
