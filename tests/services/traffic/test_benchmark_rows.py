@@ -43,3 +43,11 @@ def test_a_bench_written_before_standing_time_was_measured_still_reads() -> None
 
     assert row["ratio"] == 0.672 and row["delay_change"] == 0.068
     assert row["standing_without"] is None and row["standing_with"] is None  # shown as "—"
+
+
+def test_the_first_bench_shape_with_one_preemption_arm_reads_too() -> None:
+    study = {"scenario": "cologne8", "ems_median_without": 200.0, "ems_median_with": 130.0, "ems_median_ratio": 0.65}
+    [row] = emergency_rows({"emergency": [study]})
+
+    assert row["arm"] == "preempt" and row["ratio"] == 0.65
+    assert row["standing_without"] is None and row["standing_with"] is None

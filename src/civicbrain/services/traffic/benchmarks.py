@@ -111,6 +111,8 @@ def emergency_rows(bench: dict[str, Any] | None) -> list[dict[str, Any]]:
                     "arm": "preempt",
                     "median_without": study.get("ems_median_without"),
                     "median_with": study.get("ems_median_with"),
+                    "standing_without": None,
+                    "standing_with": None,
                     "ratio": study.get("ems_median_ratio"),
                     "delay_change": study.get("delay_change"),
                 }

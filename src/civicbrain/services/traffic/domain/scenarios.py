@@ -48,10 +48,11 @@ class Scenario:
         With ``--time-to-teleport -1`` a vehicle is never removed, so a few cars that wait on each
         other across a junction box (a U-turn into a 10 m link whose far end is full; a left-turner
         stopped in the box while the car behind must change into its lane within a 12 m link) stand
-        for the rest of the hour, and the queues behind them lock the network: seeds of cologne3 and
-        ingolstadt21 lock so under one controller or another. Drivers there would squeeze past within
-        a minute. It changes the simulation for every controller alike; the benchmark's ratios are
-        measured without it unless asked for (``traffic_bench.py --ignore-junction-blocker``).
+        for the rest of the hour, and the queues behind them lock the network (ingolstadt21: seeds 10
+        and 14 under qpa, 15 under fixed time, 1, 2, 4 and 5 of fixed time at 1.2x demand; cologne3 seed 1
+        once its detectors changed by one lane piece). Drivers there would sort it out within a minute.
+        It changes the simulation for every controller alike; the benchmark's ratios are measured
+        without it unless asked for (``traffic_bench.py --ignore-junction-blocker``).
         """
         if seconds is not None and seconds <= 0:
             raise ValueError("the junction-blocker time must be positive (or None: never)")
