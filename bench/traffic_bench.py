@@ -16,8 +16,8 @@ averaged over seeds. RESCO's published figures (SUMO 1.9) are shown beside for r
 
 With ``--ignore-junction-blocker S`` a vehicle may pass one that has stood S seconds in a junction box in
 its way (SUMO's option; RESCO's protocol never does, so such a run supports no status and the protocol
-line names it): the runs that lock for the rest of the hour in SUMO's junction model (cologne3 and
-ingolstadt21 seeds, under one controller or another) then resolve, as drivers would resolve them.
+line names it): the runs that lock for the rest of the hour in SUMO's junction model (ingolstadt21
+seeds, under one controller or another) then resolve, as drivers would resolve them.
 """
 
 from __future__ import annotations

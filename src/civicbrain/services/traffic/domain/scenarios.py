@@ -46,13 +46,14 @@ class Scenario:
         may drive past it (None: never).
 
         With ``--time-to-teleport -1`` a vehicle is never removed, so a few cars that wait on each
-        other across a junction box (a U-turn into a 10 m link whose far end is full; a left-turner
-        stopped in the box while the car behind must change into its lane within a 12 m link) stand
-        for the rest of the hour, and the queues behind them lock the network (ingolstadt21: seeds 10
-        and 14 under qpa, 15 under fixed time, 1, 2, 4 and 5 of fixed time at 1.2x demand; cologne3 seed 1
-        once its detectors changed by one lane piece). Drivers there would sort it out within a minute.
-        It changes the simulation for every controller alike; the benchmark's ratios are measured
-        without it unless asked for (``traffic_bench.py --ignore-junction-blocker``).
+        other across a junction box (a left-turner stopped in the box while the car behind must change
+        into its lane within a 12 m link) stand for the rest of the hour, and the queues behind them
+        lock the network (ingolstadt21: seeds 10 and 14 under qpa, 15 under fixed time, 1, 2, 4 and 5
+        of fixed time at 1.2x demand). Drivers there would sort it out within a minute. A ring of cars
+        each waiting for its leader (U-turns at both ends of cologne3's 10.8 m link 241660955#13) is
+        no junction blocker and stays locked with it too. It changes the simulation for every
+        controller alike; the benchmark's ratios are measured without it unless asked for
+        (``traffic_bench.py --ignore-junction-blocker``).
         """
         if seconds is not None and seconds <= 0:
             raise ValueError("the junction-blocker time must be positive (or None: never)")
