@@ -49,6 +49,7 @@ def test_cli_run_json_has_every_figure_per_controller_and_in_total(small_scenari
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["best"] == "qpa" and out["end"] == 300
+    assert out["ignore_junction_blocker_s"] is None  # RESCO's protocol unless asked otherwise
     # fixed time always runs beside the requested controller: ratios are measured in the same batch
     assert set(out["controllers"]) == {"fixed", "qpa"}
     for summary in [*out["controllers"].values(), out["total"]]:
@@ -58,6 +59,25 @@ def test_cli_run_json_has_every_figure_per_controller_and_in_total(small_scenari
         assert summary["trip_time_mean"] >= summary["free_flow_trip_mean"]
     assert out["total"]["delay_mean"] == out["controllers"]["qpa"]["delay_mean"]
     assert out["controllers"]["fixed"]["ratio_to_fixed"] == 1.0
+
+
+def test_cli_run_can_let_vehicles_pass_junction_blockers_and_says_so(small_scenario):
+    result = CliRunner().invoke(
+        traffic_cli,
+        ["run", "--net", small_scenario.net, "--routes", small_scenario.routes, "--end", "120"]
+        + ["--controller", "fixed", "--ignore-junction-blocker", "60", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ignore_junction_blocker_s"] == 60
+
+
+def test_cli_refuses_a_junction_blocker_time_that_is_not_positive(small_scenario):
+    result = CliRunner().invoke(
+        traffic_cli,
+        ["run", "--net", small_scenario.net, "--routes", small_scenario.routes, "--ignore-junction-blocker", "0"],
+    )
+    assert result.exit_code == 2
+    assert "field: ignore_junction_blocker" in result.output
 
 
 def test_cli_refuses_a_missing_network_naming_it(tmp_path: Path):

@@ -39,6 +39,15 @@ DurationOpt = Annotated[
     float | None, typer.Option("--duration", help="Simulate only this many seconds from the window's start.")
 ]
 ScaleOpt = Annotated[float, typer.Option("--scale", help="Demand scaling, as SUMO's --scale.")]
+BlockerOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--ignore-junction-blocker",
+        metavar="S",
+        help="Let a vehicle pass one standing S seconds in a junction box in its way (SUMO's option; "
+        "default never, as RESCO's protocol).",
+    ),
+]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Simulations in parallel (one process each).")]
 
 
@@ -117,6 +126,7 @@ def run(
     ] = ["best"],  # noqa: B006 - Typer reads list defaults this way
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds 1..N (one simulation each).")] = 1,
     scale: ScaleOpt = 1.0,
+    ignore_junction_blocker: BlockerOpt = None,
     workers: WorkersOpt = 2,
     as_json: JsonFlag = False,
 ) -> None:
@@ -134,6 +144,7 @@ def run(
             end=end,
             duration=duration,
             scale=scale,
+            junction_blocker_s=ignore_junction_blocker,
         )
         with _progress(f"{sc.name}: simulations", as_json and not sys.stderr.isatty()) as progress:
             result = evaluate(sc, controller, seeds, workers=workers, progress=progress)
@@ -145,6 +156,7 @@ def run(
         return
     table = Table(
         title=f"{result['scenario']} {_fmt(sc.begin, 0)}-{_fmt(sc.end, 0)} s, scale {sc.scale}, {seeds} seeds"
+        + (f", junction blockers passed after {sc.junction_blocker_s:g} s" if sc.junction_blocker_s else "")
     )
     for col in ("controller", "delay s", "trip s", "wait s", "never departed", "free-flow s", "ratio to fixed"):
         table.add_column(col, justify="left" if col == "controller" else "right")

@@ -82,10 +82,17 @@ def resolve_scenario(
     end: float | None = None,
     duration: float | None = None,
     scale: float = 1.0,
+    junction_blocker_s: float | None = None,
 ) -> Scenario:
-    """A RESCO scenario by name, or any SUMO network with its routes; optionally a shorter window."""
+    """A RESCO scenario by name, or any SUMO network with its routes; optionally a shorter window, and
+    optionally vehicles passing a junction blocker after ``junction_blocker_s`` seconds (SUMO's
+    ``--ignore-junction-blocker``; never by default, as in RESCO's protocol)."""
     if scale <= 0 or scale > 5:
         raise ValidationFailed("scale must be above 0 and at most 5", field="scale")
+    if junction_blocker_s is not None and not 0 < junction_blocker_s <= 3600:
+        raise ValidationFailed(
+            "a junction blocker is passed after more than 0 and at most 3600 seconds", field="ignore_junction_blocker"
+        )
     try:
         if name and not net:
             scenario = resco_scenario(name).with_window(begin=begin, end=end).scaled(scale)
@@ -105,7 +112,7 @@ def resolve_scenario(
         scenario = scenario.with_window(end=min(scenario.end, scenario.begin + duration))
     if scenario.end <= scenario.begin:
         raise ValidationFailed("end must be after begin", field="end")
-    return scenario
+    return scenario.releasing_junction_blockers(junction_blocker_s)
 
 
 def controller_catalogue(register: Register) -> list[dict[str, Any]]:
@@ -177,6 +184,7 @@ def evaluate(
         "begin": scenario.begin,
         "end": scenario.end,
         "scale": scenario.scale,
+        "ignore_junction_blocker_s": scenario.junction_blocker_s,
         "best": BEST,
         "controllers": {
             c: _pick(per_controller[c], ("ratio_to_fixed", "ratio_to_fixed_sd")) for c in names if c in per_controller
