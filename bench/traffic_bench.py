@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         controllers.insert(0, "fixed")
     if args.seeds < 1 or args.first_seed < 0:
         ap.error("--seeds must be at least 1 and --first-seed at least 0")
+    if args.ignore_junction_blocker is not None and args.ignore_junction_blocker <= 0:
+        ap.error("--ignore-junction-blocker must be a positive number of seconds")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     if args.incidents and set(seeds) & set(INCIDENT_TRAINING_SEEDS):
         ap.error(f"--incidents scores unseen seeds only; the detector is calibrated on {list(INCIDENT_TRAINING_SEEDS)}")
