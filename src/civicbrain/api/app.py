@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from civicbrain import __version__, portal
 from civicbrain.api.errors import install_error_handlers
+from civicbrain.api.nul_guard import RejectNulCharacters
 from civicbrain.api.routes import appeals, auth, decisions, exchange, privacy, register
 from civicbrain.core.context import Runtime
 from civicbrain.core.db import connection_capacity
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     slots = connection_capacity(runtime.engine)
     if slots is not None:  # see RequestSlots: more requests in flight than connections can deadlock
         app.add_middleware(RequestSlots, slots=slots)
+    app.add_middleware(RejectNulCharacters)  # outermost: refused before it takes a slot (see nul_guard)
     install_error_handlers(app)
     for router in (auth.router, register.router, decisions.router, appeals.router, privacy.router, exchange.router):
         app.include_router(router)
