@@ -84,6 +84,21 @@ def test_file_intake_validates_quarantines_and_keeps_provenance(ctx, feed, tmp_p
     assert {q.reasons[0]["field"] for q in quarantined} == {"amount", "penalty_date"}
 
 
+def test_a_nul_character_quarantines_its_row_naming_the_field_and_keeping_the_row(ctx, feed, tmp_path):
+    # PostgreSQL cannot store U+0000 in text: before this rule such a row failed its whole chunk's write
+    path = write_csv(
+        tmp_path / "nul.csv",
+        [("P\x001", "2026-01-05", "200", "true"), ("P2", "2026-01-05", "1\x00", ""), ("P3", "2026-01-05", "5", "")],
+    )
+    report = ctx.exchange.ingest_file(feed, path, commit=False)
+
+    assert (report.accepted, report.quarantined) == (1, 2)
+    assert [r.subject_id for r in ctx.exchange.records(feed)] == ["P3"]
+    held = {q.reasons[0]["field"]: q for q in ctx.exchange.quarantine(feed)}
+    assert set(held) == {"person_id", "amount"} and "U+0000" in held["amount"].reasons[0]["rule"]
+    assert held["amount"].raw["amount"] == "1\x00"  # kept as sent, to be corrected and re-submitted
+
+
 def test_resending_a_file_or_overlapping_records_adds_no_duplicates(ctx, feed, tmp_path):
     path = write_csv(tmp_path / "a.csv", [("P1", "2026-01-05", "200", "true"), ("P2", "2026-01-06", "10", "")])
     ctx.exchange.ingest_file(feed, path, commit=False)

@@ -118,6 +118,9 @@ class IntakeReport:
         }
 
 
+NUL_RULE = "the NUL character (U+0000) is not allowed in text"
+
+
 class _Validator:
     """Validates raw rows (strings from CSV, values from JSON) against a feed schema."""
 
@@ -139,6 +142,10 @@ class _Validator:
         )
 
     def validate(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+        # PostgreSQL cannot store U+0000 in text: such a value would fail the whole chunk's write
+        with_nul = [name for name, value in raw.items() if isinstance(value, str) and "\x00" in value]
+        if with_nul:
+            return None, [{"field": name, "rule": NUL_RULE} for name in with_nul]
         cleaned = {k: (None if v == "" else v) for k, v in raw.items()}
         try:
             row = self.model.model_validate(cleaned)
