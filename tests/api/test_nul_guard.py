@@ -39,6 +39,16 @@ def test_a_nul_in_a_form_field_is_refused(client):
     assert_error(response, 422, "validation_error", "username")
 
 
+def test_a_nul_in_a_multipart_text_field_is_refused_but_files_may_hold_any_byte(client):
+    citizen = auth(client, "citizen")
+    files = {"file": ("scan.bin", b"\x00\x01binary\x00", "application/octet-stream")}
+    refused = client.post("/health/pool/claims", data={"illness": "J18\x00"}, files=files, headers=citizen)
+    assert_error(refused, 422, "validation_error", "illness")
+
+    passed = client.post("/health/pool/claims", data={"illness": "J18"}, files=files, headers=citizen)
+    assert passed.status_code != 422  # handed on to the app, whatever it answers: the file's NULs are its own
+
+
 def test_text_that_only_spells_the_escape_goes_through_to_the_use_case(client):
     citizen = auth(client, "citizen")
     grounds = "the letters \\u0000 are not a NUL"  # JSON writes the backslash escaped: no NUL in the text

@@ -6,8 +6,9 @@ through validation, through the use case, and fail at the commit with a server e
 platform carries binary data as text (documents come base64-encoded, files as uploads), so the character
 is refused before any work is done: 422 with the field, the same on SQLite and on PostgreSQL.
 
-Only JSON and URL-encoded form bodies are read (and then handed on unchanged); uploads are binary and
-pass untouched. A body is searched for the escape first, so requests without one are not parsed twice.
+Only JSON, URL-encoded and multipart form bodies are read (and then handed on unchanged). A body is
+searched for the escape (or, in a multipart body, the byte) first, so most requests are not parsed twice;
+a multipart body holding the byte is parsed to look at its text fields only, as files are binary.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.datastructures import Headers
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicbrain.api.errors import error_body
@@ -24,6 +27,7 @@ from civicbrain.api.errors import error_body
 NUL = "\x00"
 JSON_ESCAPE = b"\\u0000"  # how JSON writes the character inside a string
 FORM_ESCAPE = b"%00"
+MAX_MULTIPART_READ = 16 * 2**20  # bytes: claim documents are a few MB; a feed's file may be far larger
 
 
 def _path_of(value: Any, trail: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -67,17 +71,28 @@ def field_with_nul(scope: Scope, body: bytes = b"", content_type: str = "") -> s
     return None
 
 
-def _content_type(scope: Scope) -> str:
+def _header(scope: Scope, wanted: bytes) -> str:
     for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+        if name == wanted:
+            return str(value.decode("latin-1"))
     return ""
+
+
+def _content_type(scope: Scope) -> str:
+    return _header(scope, b"content-type").split(";", 1)[0].strip().lower()
+
+
+def _large_upload(scope: Scope, content_type: str) -> bool:
+    """A multipart body too large to hold in memory twice (a feed's file): handed on unread, its records
+    checked by the exchange's own validation."""
+    length = _header(scope, b"content-length")
+    return content_type == "multipart/form-data" and (not length.isdigit() or int(length) > MAX_MULTIPART_READ)
 
 
 class RejectNulCharacters:
     """Pure ASGI middleware: a request with a NUL in its text gets a 422 naming the field."""
 
-    READS = ("application/json", "application/x-www-form-urlencoded")
+    READS = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,7 +102,7 @@ class RejectNulCharacters:
             await self.app(scope, receive, send)
             return
         content_type = _content_type(scope)
-        if content_type not in self.READS:
+        if content_type not in self.READS or _large_upload(scope, content_type):
             field = field_with_nul(scope)
             if field is not None:
                 await _refuse(send, field)
@@ -96,15 +111,33 @@ class RejectNulCharacters:
             return
         body, last = await _read_body(receive)
         field = field_with_nul(scope, body, content_type)
+        if field is None and content_type == "multipart/form-data" and NUL.encode() in body:
+            field = await _multipart_field_with_nul(scope, body)
         if field is not None:
             await _refuse(send, field)
             return
         await self.app(scope, _replay(body, last, receive), send)
 
 
+async def _multipart_field_with_nul(scope: Scope, body: bytes) -> str | None:
+    """The first text field (not a file) of a multipart body that holds a NUL, or None."""
+
+    async def chunks() -> Any:
+        yield body
+
+    try:
+        form = await MultiPartParser(Headers(scope=scope), chunks()).parse()
+    except MultiPartException:
+        return None  # malformed: the app's own parsing answers
+    try:
+        return next((key for key, value in form.multi_items() if isinstance(value, str) and NUL in value), None)
+    finally:
+        await form.close()
+
+
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
     """The whole body, and the message that ended it early if the client went away."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
