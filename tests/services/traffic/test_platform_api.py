@@ -40,12 +40,13 @@ def has_resco() -> bool:
     return True
 
 
+def run_small(scenario, *options: str):  # type: ignore[no-untyped-def]
+    """`civicbrain traffic run` on the generated test network."""
+    return CliRunner().invoke(traffic_cli, ["run", "--net", scenario.net, "--routes", scenario.routes, *options])
+
+
 def test_cli_run_json_has_every_figure_per_controller_and_in_total(small_scenario):
-    result = CliRunner().invoke(
-        traffic_cli,
-        ["run", "--net", small_scenario.net, "--routes", small_scenario.routes, "--end", "300"]
-        + ["--controller", "best", "--seeds", "1", "--json"],
-    )
+    result = run_small(small_scenario, "--end", "300", "--controller", "best", "--seeds", "1", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["best"] == "qpa" and out["end"] == 300
@@ -62,20 +63,15 @@ def test_cli_run_json_has_every_figure_per_controller_and_in_total(small_scenari
 
 
 def test_cli_run_can_let_vehicles_pass_junction_blockers_and_says_so(small_scenario):
-    result = CliRunner().invoke(
-        traffic_cli,
-        ["run", "--net", small_scenario.net, "--routes", small_scenario.routes, "--end", "120"]
-        + ["--controller", "fixed", "--ignore-junction-blocker", "60", "--json"],
+    result = run_small(
+        small_scenario, "--end", "120", "--controller", "fixed", "--ignore-junction-blocker", "60", "--json"
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["ignore_junction_blocker_s"] == 60
 
 
 def test_cli_refuses_a_junction_blocker_time_that_is_not_positive(small_scenario):
-    result = CliRunner().invoke(
-        traffic_cli,
-        ["run", "--net", small_scenario.net, "--routes", small_scenario.routes, "--ignore-junction-blocker", "0"],
-    )
+    result = run_small(small_scenario, "--ignore-junction-blocker", "0")
     assert result.exit_code == 2
     assert "field: ignore_junction_blocker" in result.output
 
