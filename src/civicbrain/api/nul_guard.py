@@ -23,8 +23,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicbrain.api.errors import error_body
+from civicbrain.core.db import NUL, NUL_RULE
 
-NUL = "\x00"
 JSON_ESCAPE = b"\\u0000"  # how JSON writes the character inside a string
 FORM_ESCAPE = b"%00"
 MAX_MULTIPART_READ = 16 * 2**20  # bytes: claim documents are a few MB; a feed's file may be far larger
@@ -102,21 +102,15 @@ class RejectNulCharacters:
             await self.app(scope, receive, send)
             return
         content_type = _content_type(scope)
-        if content_type not in self.READS or _large_upload(scope, content_type):
-            field = field_with_nul(scope)
-            if field is not None:
-                await _refuse(send, field)
-                return
-            await self.app(scope, receive, send)
-            return
-        body, last = await _read_body(receive)
+        reads_body = content_type in self.READS and not _large_upload(scope, content_type)
+        body, last = await _read_body(receive) if reads_body else (b"", None)
         field = field_with_nul(scope, body, content_type)
         if field is None and content_type == "multipart/form-data" and NUL.encode() in body:
             field = await _multipart_field_with_nul(scope, body)
         if field is not None:
             await _refuse(send, field)
             return
-        await self.app(scope, _replay(body, last, receive), send)
+        await self.app(scope, _replay(body, last, receive) if reads_body else receive, send)
 
 
 async def _multipart_field_with_nul(scope: Scope, body: bytes) -> str | None:
@@ -160,7 +154,7 @@ def _replay(body: bytes, last: Message | None, receive: Receive) -> Receive:
 
 
 async def _refuse(send: Send, field: str) -> None:
-    message = f"{field}: the NUL character (U+0000) is not allowed in text"
+    message = f"{field}: {NUL_RULE}"
     payload = json.dumps(error_body("validation_error", message, field)).encode()
     await send(
         {

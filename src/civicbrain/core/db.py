@@ -27,6 +27,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# PostgreSQL cannot store U+0000 in text ("text fields cannot contain NUL (0x00) bytes"); SQLite can. Text
+# that holds it is refused wherever it comes in (the API's requests, the exchange's records), by one rule.
+NUL = "\x00"
+NUL_RULE = "the NUL character (U+0000) is not allowed in text"
+
 
 class Base(DeclarativeBase):
     """Declarative base of every table on the platform, core and services alike."""

@@ -28,6 +28,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from civicbrain.core.db import NUL, NUL_RULE
 from civicbrain.core.errors import Conflict, NotFound, ValidationFailed
 from civicbrain.core.intake_writing import ChunkWriter, PreparedRecords, copy_text
 from civicbrain.core.models import Agency, Feed, FeedRecord, QuarantinedRecord, Upload
@@ -118,9 +119,6 @@ class IntakeReport:
         }
 
 
-NUL_RULE = "the NUL character (U+0000) is not allowed in text"
-
-
 class _Validator:
     """Validates raw rows (strings from CSV, values from JSON) against a feed schema."""
 
@@ -143,7 +141,7 @@ class _Validator:
 
     def validate(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
         # PostgreSQL cannot store U+0000 in text: such a value would fail the whole chunk's write
-        with_nul = [name for name, value in raw.items() if isinstance(value, str) and "\x00" in value]
+        with_nul = [name for name, value in raw.items() if isinstance(value, str) and NUL in value]
         if with_nul:
             return None, [{"field": name, "rule": NUL_RULE} for name in with_nul]
         cleaned = {k: (None if v == "" else v) for k, v in raw.items()}
